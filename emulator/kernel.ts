@@ -1,0 +1,21 @@
+// The state of one emulated kernel as one process sees it: its fd table, the prog and link id
+// spaces, and the network namespace it runs in.
+
+import { type AttachContext, mprogLinkOps } from './attach-point.js';
+import { FdTable } from './fdtable.js';
+import { CyclicIdr } from './idr.js';
+import type { BpfLink, BpfLinkOps } from './link.js';
+import { Net } from './netdev.js';
+import type { Profile } from './profiles.js';
+import type { BpfProg } from './prog.js';
+
+export class Kernel implements AttachContext {
+  readonly files = new FdTable();
+  readonly progIdr = new CyclicIdr<BpfProg>();
+  readonly linkIdr = new CyclicIdr<BpfLink>();
+  readonly net = new Net();
+  /** tcx_link_lops / netkit_link_lops (identical in shape; see attach-point.ts). */
+  readonly mprogLinkOps: BpfLinkOps = mprogLinkOps(this);
+
+  constructor(readonly profile: Profile) {}
+}

@@ -1,0 +1,93 @@
+// Version profiles: the semantics visible through bpf(2) that differ between kernel releases.
+// kernel/bpf/mprog.c itself is unchanged from v6.6 to 7.x; what differs is which attach types
+// exist at all. Each difference names the commit that made it.
+
+export interface ProfileDifference {
+  behaviour: string;
+  commit: string;
+}
+
+export interface Profile {
+  name: string;
+  /** The kernel releases the profile stands for, [from, to) as "major.minor". */
+  from: string;
+  to: string | null;
+  /** BPF_TCX_INGRESS/EGRESS exist. */
+  tcx: boolean;
+  /** BPF_NETKIT_PRIMARY/PEER exist. */
+  netkit: boolean;
+  /** __MAX_BPF_ATTACH_TYPE: attach types at or above it are unknown (EINVAL). */
+  maxAttachType: number;
+  differences: ProfileDifference[];
+}
+
+const TCX_COMMIT = 'e420bed02507 "bpf: Add fd-based tcx multi-prog infra with link support" (v6.6)';
+const NETKIT_COMMIT = '35dfaad7188c "netkit, bpf: Add bpf programmable net device" (v6.7)';
+
+export const PROFILES: readonly Profile[] = [
+  {
+    name: '6.1',
+    from: '6.1',
+    to: '6.6',
+    tcx: false,
+    netkit: false,
+    maxAttachType: 44,
+    differences: [
+      { behaviour: 'no tcx and no netkit: their attach types are unknown, every call on them is EINVAL', commit: TCX_COMMIT },
+    ],
+  },
+  {
+    name: '6.6',
+    from: '6.6',
+    to: '6.7',
+    tcx: true,
+    netkit: false,
+    maxAttachType: 49,
+    differences: [{ behaviour: 'no netkit: BPF_NETKIT_PRIMARY/PEER are unknown attach types (EINVAL)', commit: NETKIT_COMMIT }],
+  },
+  {
+    name: '6.12',
+    from: '6.7',
+    to: '6.13',
+    tcx: true,
+    netkit: true,
+    maxAttachType: 57,
+    differences: [],
+  },
+  {
+    name: '7.2',
+    from: '6.13',
+    to: null,
+    tcx: true,
+    netkit: true,
+    maxAttachType: 59,
+    differences: [
+      {
+        behaviour: 'attach types 57..58 (BPF_TRACE_UPROBE_SESSION, BPF_TRACE_FSESSION) exist; for SCHED_CLS programs they are still EINVAL',
+        commit: '"bpf: Add support for uprobe multi session attach" (v6.13)',
+      },
+      {
+        behaviour: 'BPF_PROG_DETACH of tcx/netkit without a program fd needs CAP_NET_ADMIN (EPERM otherwise; no effect for root)',
+        commit: 'ae23bc81ddf7 "bpf: Fix tcx/netkit detach permissions when prog fd isn\'t given" (also in 6.12.114+)',
+      },
+    ],
+  },
+];
+
+export const DEFAULT_PROFILE = '6.12';
+
+export function findProfile(name: string): Profile | undefined {
+  return PROFILES.find((p) => p.name === name);
+}
+
+/** The profile for a kernel release such as "6.12.57+deb13-cloud-amd64". */
+export function profileForRelease(release: string): Profile | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return undefined;
+  const version = Number(m[1]) * 1000 + Number(m[2]);
+  const num = (v: string) => {
+    const [a, b] = v.split('.').map(Number);
+    return a! * 1000 + b!;
+  };
+  return PROFILES.find((p) => version >= num(p.from) && (p.to === null || version < num(p.to)));
+}

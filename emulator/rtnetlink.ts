@@ -1,0 +1,49 @@
+// Creating and deleting device pairs (drivers/net/veth.c, drivers/net/netkit.c newlink/dellink)
+// and what unregistering a device does to its attach points (dev_tcx_uninstall, netkit_uninit).
+
+import { mprogUninstall } from './attach-point.js';
+import { EEXIST, ENODEV } from './errno.js';
+import type { Kernel } from './kernel.js';
+import { BpfMprogBundle, BpfMprogEntry } from './mprog.js';
+import type { NetDevice } from './netdev.js';
+import { netkitAttachPoint } from './netkit.js';
+import { tcxAttachPoint } from './tcx.js';
+import { BPF_NETKIT_PRIMARY, BPF_TCX_EGRESS, BPF_TCX_INGRESS } from './uapi.js';
+
+export type PairKind = 'veth' | 'netkit';
+
+function netkitPriv(primary: boolean) {
+  const bundle = new BpfMprogBundle();
+  return { primary, bundle, entry: new BpfMprogEntry(bundle), active: false };
+}
+
+/** veth_newlink() / netkit_new_link(): the peer is registered first, so it gets the lower ifindex. */
+export function devPairCreate(k: Kernel, kind: PairKind, name: string, peerName: string): number {
+  if (name === peerName || k.net.getByName(name) || k.net.getByName(peerName)) return -EEXIST;
+  const peer = k.net.register(peerName, kind);
+  const dev = k.net.register(name, kind);
+  dev.peer = peer;
+  peer.peer = dev;
+  if (kind === 'netkit') {
+    dev.netkit = netkitPriv(true);
+    peer.netkit = netkitPriv(false);
+  }
+  return 0;
+}
+
+/** unregister_netdevice(): links on the device go defunct, plain programs are dropped. */
+function unregister(k: Kernel, dev: NetDevice): void {
+  if (dev.netkit) mprogUninstall(k, netkitAttachPoint, dev, BPF_NETKIT_PRIMARY); // netkit_uninit()
+  mprogUninstall(k, tcxAttachPoint, dev, BPF_TCX_INGRESS); // dev_tcx_uninstall()
+  mprogUninstall(k, tcxAttachPoint, dev, BPF_TCX_EGRESS);
+  k.net.unregister(dev);
+}
+
+/** RTM_DELLINK on either end of a pair deletes both ends. */
+export function devDelete(k: Kernel, ifindex: number): number {
+  const dev = k.net.getByIndex(ifindex);
+  if (!dev) return -ENODEV;
+  unregister(k, dev);
+  if (dev.peer) unregister(k, dev.peer);
+  return 0;
+}

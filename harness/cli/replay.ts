@@ -1,0 +1,54 @@
+// `mprog replay --target TARGET --json FILE...`
+
+import { SeqError, parseSequenceFile } from '../seq/parse.js';
+import { type ReplayReport, formatExpectFailures, replaySequence } from '../replay.js';
+import type { Sequence } from '../seq/types.js';
+import { openTarget } from '../targets/open.js';
+import { TargetError } from '../targets/target.js';
+import { ModelGapError } from '../../emulator/syscall.js';
+import { UsageError, parseOptions } from './main.js';
+
+export async function runReplay(args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(args, {
+    target: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (!values.target) throw new UsageError('replay needs --target');
+  if (positionals.length === 0) throw new UsageError('replay needs at least one FILE');
+
+  let seqs: Sequence[];
+  try {
+    seqs = positionals.map(parseSequenceFile);
+  } catch (err) {
+    if (err instanceof SeqError) {
+      process.stderr.write(`mprog: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  let status = 0;
+  const reports: ReplayReport[] = [];
+  let target;
+  try {
+    target = await openTarget(values.target as string);
+    for (const seq of seqs) {
+      const { report, expectFailures } = await replaySequence(target, seq);
+      reports.push(report);
+      if (expectFailures.length) {
+        process.stderr.write(`${formatExpectFailures(seq, target.spec, expectFailures)}\n`);
+        status = 1;
+      }
+    }
+  } catch (err) {
+    if (err instanceof TargetError || err instanceof ModelGapError) {
+      process.stderr.write(`mprog: ${values.target}: ${err.message}\n${err instanceof TargetError && err.console ? `--- console (tail) ---\n${err.console}\n` : ''}`);
+      return 2;
+    } else throw err;
+  } finally {
+    await target?.close();
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+  else for (const r of reports) process.stdout.write(`${r.file}: ${r.target} (${r.kernel}): ${r.results.length} steps\n`);
+  return status;
+}

@@ -1,0 +1,363 @@
+// Parser and validator of mprog-seq/1 files. Every error names the file and the JSON path of the
+// offending field, so a user can go straight to it.
+
+import { readFileSync } from 'node:fs';
+import { errnoNumber } from '../../emulator/errno.js';
+import { ATTACH_TYPE_NAMES, FLAG_NAMES } from '../../emulator/uapi.js';
+import type {
+  DevRef,
+  DeviceDecl,
+  DeviceKind,
+  Expect,
+  ProgramDecl,
+  ProgramType,
+  Ref,
+  Sequence,
+  Step,
+  StepOp,
+} from './types.js';
+
+export class SeqError extends Error {
+  override name = 'SeqError';
+  constructor(
+    readonly file: string,
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${file}: ${path}: ${reason}`);
+  }
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const U32_MAX = 0xffffffff;
+const OBJECT_NAME = /^[A-Za-z0-9_]{1,15}$/;
+const DEVICE_KINDS: readonly DeviceKind[] = ['veth', 'netkit'];
+const PROGRAM_TYPES: readonly ProgramType[] = ['sched_cls', 'xdp', 'cgroup_skb'];
+
+/** Which fields each op takes (besides `op`, `expect`, `comment`), and which of them it needs. */
+const OP_FIELDS: Record<StepOp, { required: string[]; optional: string[] }> = {
+  prog_attach: { required: ['prog', 'dev', 'attach_type'], optional: ['flags', 'relative', 'replace', 'expected_revision'] },
+  prog_detach: { required: ['dev', 'attach_type'], optional: ['prog', 'flags', 'relative', 'expected_revision'] },
+  link_create: { required: ['link', 'prog', 'dev', 'attach_type'], optional: ['flags', 'relative', 'expected_revision'] },
+  link_update: { required: ['link', 'prog'], optional: ['old_prog', 'flags'] },
+  link_detach: { required: ['link'], optional: [] },
+  link_close: { required: ['link'], optional: [] },
+  link_info: { required: ['link'], optional: [] },
+  prog_close: { required: ['prog'], optional: [] },
+  query: { required: ['dev', 'attach_type'], optional: ['count', 'query_flags', 'attach_flags'] },
+  dev_create: { required: ['name'], optional: ['kind', 'peer'] },
+  dev_delete: { required: ['dev'], optional: [] },
+};
+
+const EXPECT_FIELDS = ['ok', 'errno', 'query', 'link_info'];
+const QUERY_FIELDS = ['count', 'revision', 'attach_flags', 'prog_ids', 'link_ids', 'prog_attach_flags', 'link_attach_flags'];
+const LINK_INFO_FIELDS = ['prog', 'dev', 'attach_type'];
+
+/** One file's parse: names seen so far, so references can be checked in one pass at the end. */
+class Parser {
+  private readonly objects = new Map<string, 'program' | 'link'>();
+  private readonly deviceNames = new Set<string>(['lo']);
+  private readonly pendingRefs: { name: string; path: string; kinds: ('program' | 'link')[] }[] = [];
+  private readonly pendingDevs: { name: string; path: string }[] = [];
+
+  constructor(private readonly file: string) {}
+
+  fail(path: string, reason: string): never {
+    throw new SeqError(this.file, path, reason);
+  }
+
+  object(value: Json | undefined, path: string): JsonObject {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(path, 'must be an object');
+    return value;
+  }
+
+  keys(obj: JsonObject, path: string, allowed: readonly string[]): void {
+    for (const key of Object.keys(obj)) {
+      if (!allowed.includes(key)) this.fail(`${path}.${key}`, `unknown field (expected one of: ${allowed.join(', ')})`);
+    }
+  }
+
+  string(value: Json | undefined, path: string): string {
+    if (typeof value !== 'string') this.fail(path, 'must be a string');
+    return value;
+  }
+
+  integer(value: Json | undefined, path: string, max = U32_MAX): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+      this.fail(path, `must be an integer from 0 to ${max}`);
+    }
+    return value;
+  }
+
+  optionalInteger(value: Json | undefined, path: string, fallback: number, max = U32_MAX): number {
+    return value === undefined ? fallback : this.integer(value, path, max);
+  }
+
+  objectName(value: Json | undefined, path: string): string {
+    const name = this.string(value, path);
+    if (!OBJECT_NAME.test(name)) this.fail(path, `"${name}" is not a valid name (1 to 15 characters of [A-Za-z0-9_])`);
+    return name;
+  }
+
+  /** dev_valid_name(): 1..15 characters, not "." or "..", no "/", ":" or white space. */
+  deviceName(value: Json | undefined, path: string): string {
+    const name = this.string(value, path);
+    if (name.length < 1 || name.length > 15 || name === '.' || name === '..' || /[/:\s]/.test(name)) {
+      this.fail(path, `"${name}" is not a valid interface name (1 to 15 characters, no "/", ":" or white space)`);
+    }
+    return name;
+  }
+
+  declare(name: string, kind: 'program' | 'link', path: string): void {
+    if (this.objects.has(name)) this.fail(path, `duplicate name "${name}" (programs and links share one namespace)`);
+    this.objects.set(name, kind);
+  }
+
+  declareDevice(name: string, path: string): void {
+    if (this.deviceNames.has(name)) this.fail(path, `duplicate device name "${name}"`);
+    this.deviceNames.add(name);
+  }
+
+  /** A name that must be declared (anywhere in the file) as one of `kinds`. */
+  reference(value: Json | undefined, path: string, kinds: ('program' | 'link')[]): string {
+    const name = this.objectName(value, path);
+    this.pendingRefs.push({ name, path, kinds });
+    return name;
+  }
+
+  checkReferences(): void {
+    for (const { name, path, kinds } of this.pendingRefs) {
+      const kind = this.objects.get(name);
+      if (!kind) this.fail(path, `"${name}" is not a declared ${kinds.join(' or ')}`);
+      if (!kinds.includes(kind)) this.fail(path, `"${name}" is a ${kind}, expected a ${kinds.join(' or ')}`);
+    }
+    for (const { name, path } of this.pendingDevs) {
+      if (!this.deviceNames.has(name)) this.fail(path, `"${name}" is not a declared device`);
+    }
+  }
+
+  device(value: Json | undefined, path: string): DeviceDecl {
+    if (typeof value === 'string') return this.device({ name: value }, path);
+    const obj = this.object(value, path);
+    this.keys(obj, path, ['name', 'kind', 'peer']);
+    const name = this.deviceName(obj.name, `${path}.name`);
+    const kind = obj.kind === undefined ? 'veth' : this.oneOf(obj.kind, `${path}.kind`, DEVICE_KINDS);
+    const peer = obj.peer === undefined ? this.deviceName(`${name}p`, `${path}.name`) : this.deviceName(obj.peer, `${path}.peer`);
+    if (peer === name) this.fail(`${path}.peer`, 'a peer needs a name of its own');
+    this.declareDevice(name, `${path}.name`);
+    this.declareDevice(peer, obj.peer === undefined ? `${path}.name` : `${path}.peer`);
+    return { name, kind, peer };
+  }
+
+  program(value: Json | undefined, path: string): ProgramDecl {
+    if (typeof value === 'string') return this.program({ name: value }, path);
+    const obj = this.object(value, path);
+    this.keys(obj, path, ['name', 'type']);
+    const name = this.objectName(obj.name, `${path}.name`);
+    const type = obj.type === undefined ? 'sched_cls' : this.oneOf(obj.type, `${path}.type`, PROGRAM_TYPES);
+    this.declare(name, 'program', `${path}.name`);
+    return { name, type };
+  }
+
+  oneOf<T extends string>(value: Json | undefined, path: string, choices: readonly T[]): T {
+    const s = this.string(value, path);
+    if (!(choices as readonly string[]).includes(s)) this.fail(path, `"${s}" is not one of: ${choices.join(', ')}`);
+    return s as T;
+  }
+
+  devRef(value: Json | undefined, path: string): DevRef {
+    if (typeof value === 'string') {
+      this.pendingDevs.push({ name: this.deviceName(value, path), path });
+      return { name: value };
+    }
+    const obj = this.object(value, path);
+    this.keys(obj, path, ['ifindex']);
+    return { ifindex: this.integer(obj.ifindex, `${path}.ifindex`) };
+  }
+
+  attachType(value: Json | undefined, path: string): number {
+    if (typeof value === 'number') return this.integer(value, path);
+    const name = this.string(value, path);
+    const type = ATTACH_TYPE_NAMES[name];
+    if (type === undefined) this.fail(path, `unknown attach type "${name}" (expected one of: ${Object.keys(ATTACH_TYPE_NAMES).join(', ')}, or an integer)`);
+    return type;
+  }
+
+  flags(value: Json | undefined, path: string): number {
+    if (value === undefined) return 0;
+    if (typeof value === 'number') return this.integer(value, path);
+    if (!Array.isArray(value)) this.fail(path, 'must be an array of flag names or integers');
+    let flags = 0;
+    value.forEach((flag, i) => {
+      if (typeof flag === 'number') {
+        flags |= this.integer(flag, `${path}[${i}]`);
+        return;
+      }
+      const name = this.string(flag, `${path}[${i}]`);
+      const bit = FLAG_NAMES[name];
+      if (bit === undefined) this.fail(`${path}[${i}]`, `unknown flag "${name}" (expected one of: ${Object.keys(FLAG_NAMES).join(', ')}, or an integer)`);
+      flags |= bit;
+    });
+    return flags >>> 0;
+  }
+
+  ref(value: Json | undefined, path: string): Ref | null {
+    if (value === undefined) return null;
+    const obj = this.object(value, path);
+    const keys = Object.keys(obj);
+    if (keys.length !== 1 || !['fd', 'id', 'value'].includes(keys[0]!)) {
+      this.fail(path, 'must be exactly one of { "fd": name }, { "id": name }, { "value": N }');
+    }
+    if ('fd' in obj) return { fd: this.reference(obj.fd, `${path}.fd`, ['program', 'link']) };
+    if ('id' in obj) return { id: this.reference(obj.id, `${path}.id`, ['program', 'link']) };
+    return { value: this.integer(obj.value, `${path}.value`) };
+  }
+
+  expect(value: Json | undefined, path: string): Expect | undefined {
+    if (value === undefined) return undefined;
+    const obj = this.object(value, path);
+    this.keys(obj, path, EXPECT_FIELDS);
+    const expect: Expect = {};
+    if (obj.ok !== undefined) {
+      if (typeof obj.ok !== 'boolean') this.fail(`${path}.ok`, 'must be true or false');
+      expect.ok = obj.ok;
+    }
+    if (obj.errno !== undefined) {
+      const errno = this.string(obj.errno, `${path}.errno`);
+      if (errnoNumber(errno) === undefined) this.fail(`${path}.errno`, `unknown errno name "${errno}"`);
+      expect.errno = errno;
+    }
+    if (obj.query !== undefined) {
+      const q = this.object(obj.query, `${path}.query`);
+      this.keys(q, `${path}.query`, QUERY_FIELDS);
+      expect.query = q as Expect['query'];
+    }
+    if (obj.link_info !== undefined) {
+      const li = this.object(obj.link_info, `${path}.link_info`);
+      this.keys(li, `${path}.link_info`, LINK_INFO_FIELDS);
+      expect.link_info = li as Expect['link_info'];
+    }
+    return expect;
+  }
+
+  step(value: Json | undefined, path: string, links: string[]): { step: Step; expect: Expect | undefined } {
+    const obj = this.object(value, path);
+    const op = this.string(obj.op, `${path}.op`);
+    const fields = OP_FIELDS[op as StepOp];
+    if (!fields) this.fail(`${path}.op`, `unknown op "${op}" (expected one of: ${Object.keys(OP_FIELDS).join(', ')})`);
+    this.keys(obj, path, ['op', 'expect', 'comment', ...fields.required, ...fields.optional]);
+    for (const key of fields.required) if (obj[key] === undefined) this.fail(`${path}.${key}`, `missing (${op} needs ${fields.required.join(', ')})`);
+    if (obj.comment !== undefined) this.string(obj.comment, `${path}.comment`);
+    const at = (key: string) => `${path}.${key}`;
+    const prog = (key: string) => this.reference(obj[key], at(key), ['program']);
+    const link = (key: string) => this.reference(obj[key], at(key), ['link']);
+    const mprog = () => ({
+      dev: this.devRef(obj.dev, at('dev')),
+      attach_type: this.attachType(obj.attach_type, at('attach_type')),
+      flags: this.flags(obj.flags, at('flags')),
+      relative: this.ref(obj.relative, at('relative')),
+      expected_revision: this.optionalInteger(obj.expected_revision, at('expected_revision'), 0, Number.MAX_SAFE_INTEGER),
+    });
+    const expect = this.expect(obj.expect, at('expect'));
+    switch (op as StepOp) {
+      case 'prog_attach':
+        return { step: { op: 'prog_attach', prog: prog('prog'), ...mprog(), replace: this.ref(obj.replace, at('replace')) }, expect };
+      case 'prog_detach':
+        return { step: { op: 'prog_detach', prog: obj.prog === undefined ? null : prog('prog'), ...mprog() }, expect };
+      case 'link_create': {
+        const name = this.objectName(obj.link, at('link'));
+        this.declare(name, 'link', at('link'));
+        links.push(name);
+        return { step: { op: 'link_create', link: name, prog: prog('prog'), ...mprog() }, expect };
+      }
+      case 'link_update':
+        return {
+          step: { op: 'link_update', link: link('link'), prog: prog('prog'), old_prog: obj.old_prog === undefined ? null : prog('old_prog'), flags: this.flags(obj.flags, at('flags')) },
+          expect,
+        };
+      case 'link_detach':
+      case 'link_close':
+      case 'link_info':
+        return { step: { op: op as 'link_detach', link: link('link') }, expect };
+      case 'prog_close':
+        return { step: { op: 'prog_close', prog: prog('prog') }, expect };
+      case 'query':
+        return {
+          step: {
+            op: 'query',
+            dev: this.devRef(obj.dev, at('dev')),
+            attach_type: this.attachType(obj.attach_type, at('attach_type')),
+            count: this.optionalInteger(obj.count, at('count'), 64, 4096),
+            query_flags: this.optionalInteger(obj.query_flags, at('query_flags'), 0),
+            attach_flags: this.optionalInteger(obj.attach_flags, at('attach_flags'), 0),
+          },
+          expect,
+        };
+      case 'dev_create': {
+        const decl = this.device({ name: obj.name ?? null, ...(obj.kind !== undefined && { kind: obj.kind }), ...(obj.peer !== undefined && { peer: obj.peer }) }, path);
+        return { step: { op: 'dev_create', ...decl }, expect };
+      }
+      case 'dev_delete': {
+        const dev = this.deviceName(obj.dev, at('dev'));
+        this.pendingDevs.push({ name: dev, path: at('dev') });
+        return { step: { op: 'dev_delete', dev }, expect };
+      }
+    }
+  }
+
+  sequence(value: Json): Sequence {
+    const root = this.object(value, '$');
+    this.keys(root, '$', ['format', 'name', 'description', 'devices', 'programs', 'steps']);
+    if (root.format !== 'mprog-seq/1') this.fail('$.format', `must be "mprog-seq/1"`);
+    const name = this.string(root.name, '$.name');
+    if (!name) this.fail('$.name', 'must not be empty');
+    const description = root.description === undefined ? undefined : this.string(root.description, '$.description');
+    const list = (key: string): Json[] => {
+      const v = root[key];
+      if (v === undefined) return [];
+      if (!Array.isArray(v)) this.fail(`$.${key}`, 'must be an array');
+      return v;
+    };
+    const devices = list('devices').map((d, i) => this.device(d, `$.devices[${i}]`));
+    const programs = list('programs').map((p, i) => this.program(p, `$.programs[${i}]`));
+    if (root.steps === undefined) this.fail('$.steps', 'missing');
+    const links: string[] = [];
+    const parsed = list('steps').map((s, i) => this.step(s, `$.steps[${i}]`, links));
+    this.checkReferences();
+    return {
+      format: 'mprog-seq/1',
+      name,
+      ...(description !== undefined && { description }),
+      file: this.file,
+      devices,
+      programs,
+      steps: parsed.map((p) => p.step),
+      expects: parsed.map((p) => p.expect),
+      links,
+    };
+  }
+}
+
+/** Parses the text of one mprog-seq/1 file; `file` is used in error messages. */
+export function parseSequenceText(text: string, file: string): Sequence {
+  let json: Json;
+  try {
+    json = JSON.parse(text) as Json;
+  } catch (err) {
+    throw new SeqError(file, '$', `not valid JSON: ${(err as Error).message}`);
+  }
+  return new Parser(file).sequence(json);
+}
+
+/** Reads and parses one mprog-seq/1 file. */
+export function parseSequenceFile(file: string): Sequence {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SeqError(file, '$', `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseSequenceText(text, file);
+}

@@ -1,0 +1,20 @@
+// From a target spec on the command line to a Target.
+
+import { DEFAULT_PROFILE } from '../../emulator/profiles.js';
+import { EmulatorTarget } from './emulator.js';
+import { HostTarget } from './host.js';
+import { type Target, TargetError } from './target.js';
+
+export const TARGET_SPECS = 'emulator[:PROFILE], host, qemu:KERNEL:ARCH';
+
+export async function openTarget(spec: string): Promise<Target> {
+  const [kind, ...rest] = spec.split(':');
+  if (kind === 'emulator' && rest.length <= 1) return new EmulatorTarget(rest[0] || DEFAULT_PROFILE);
+  if (kind === 'host' && rest.length === 0) return new HostTarget();
+  if (kind === 'qemu' && rest.length >= 2) {
+    const arch = rest.pop()!;
+    const { QemuTarget } = await import('./qemu.js');
+    return new QemuTarget(rest.join(':'), arch);
+  }
+  throw new TargetError('unusable', `unknown target "${spec}" (expected one of: ${TARGET_SPECS})`);
+}
