@@ -5,10 +5,11 @@
 // here are tcx_prog_attach()/netkit_prog_attach() and their siblings, written once.
 
 import { ENOENT, ENOLINK, EPERM, isErr } from './errno.js';
-import { type BpfLinkOps, BpfLink, type LinkTables, bpfLinkCleanup, bpfLinkPrime, bpfLinkSettle } from './link.js';
+import { type BpfLinkOps, BpfLink, bpfLinkCleanup, bpfLinkPrime, bpfLinkSettle } from './link.js';
 import {
   type BpfMprogEntry,
   type BpfTuple,
+  type MprogContext,
   bpfMprogAttach,
   bpfMprogCommit,
   bpfMprogDetach,
@@ -21,7 +22,7 @@ import type { Net, NetDevice } from './netdev.js';
 import { type BpfProg, bpfProgGetType, bpfProgInc, bpfProgPut } from './prog.js';
 import { BPF_F_ID, BPF_F_REPLACE } from './uapi.js';
 
-export interface AttachContext extends LinkTables {
+export interface AttachContext extends MprogContext {
   net: Net;
 }
 

@@ -7,10 +7,13 @@
 import { EBUSY, EEXIST, EINVAL, ENOENT, ENOSPC, ERANGE, ESTALE, isErr } from './errno.js';
 import { type BpfLink, type LinkTables, bpfLinkById, bpfLinkGetFromFd } from './link.js';
 import { type BpfProg, bpfProgById, bpfProgGet, bpfProgPut } from './prog.js';
+import type { Profile } from './profiles.js';
 import { BPF_F_AFTER, BPF_F_BEFORE, BPF_F_ID, BPF_F_LINK, BPF_F_REPLACE, BPF_PROG_TYPE } from './uapi.js';
 
-/** MAX_BPF_MPROG is 64; the last slot stays empty as the end marker. */
-const MAX_BPF_MPROG = 64;
+/** What the mprog rules read besides the entry: objects for relatives, and the version's limits. */
+export interface MprogContext extends LinkTables {
+  profile: Profile;
+}
 
 export interface BpfTuple {
   prog: BpfProg | null;
@@ -28,9 +31,9 @@ export class BpfMprogEntry {
   constructor(readonly parent: BpfMprogBundle) {}
 }
 
-/** bpf_mprog_max(). */
-export function bpfMprogMax(): number {
-  return MAX_BPF_MPROG - 1;
+/** bpf_mprog_max(): MAX_BPF_MPROG slots, the last kept empty as the end marker. */
+export function bpfMprogMax(k: MprogContext): number {
+  return k.profile.mprogMax;
 }
 
 /** bpf_mprog_total(). */
@@ -160,7 +163,7 @@ function bpfMprogDelete(entry: BpfMprogEntry, idx: number): BpfTuple {
  * in the slot of `progOld`. On success the entry is changed and the caller commits.
  */
 export function bpfMprogAttach(
-  k: LinkTables,
+  k: MprogContext,
   entry: BpfMprogEntry,
   progNew: BpfProg,
   link: BpfLink | null,
@@ -178,7 +181,7 @@ export function bpfMprogAttach(
     const tidx = bpfMprogPosExact(entry, { prog: progOld, link });
     if (tidx < 0) return tidx;
     idx = tidx;
-  } else if (bpfMprogTotal(entry) === bpfMprogMax()) {
+  } else if (bpfMprogTotal(entry) === bpfMprogMax(k)) {
     return -ERANGE;
   }
   const pos = bpfMprogPosRules(entry, rtuple, flags, idx);
@@ -189,7 +192,7 @@ export function bpfMprogAttach(
     idx = bpfMprogTotal(entry);
     flags = BPF_F_AFTER;
   }
-  if (idx >= bpfMprogMax()) return -ERANGE;
+  if (idx >= bpfMprogMax(k)) return -ERANGE;
   const ntuple = { prog: progNew, link };
   if (flags & BPF_F_REPLACE) bpfMprogReplace(k, entry, ntuple, idx);
   else bpfMprogInsert(entry, ntuple, idx, flags);
@@ -212,7 +215,7 @@ function bpfMprogFetch(entry: BpfMprogEntry, tuple: BpfTuple, idx: number): numb
  * caller's commit, or -errno.
  */
 export function bpfMprogDetach(
-  k: LinkTables,
+  k: MprogContext,
   entry: BpfMprogEntry,
   prog: BpfProg | null,
   link: BpfLink | null,
@@ -238,7 +241,7 @@ export function bpfMprogDetach(
     if (rtuple.prog || flags) return -EINVAL;
     idx = bpfMprogTotal(entry);
   }
-  if (idx >= bpfMprogMax()) return -ERANGE;
+  if (idx >= bpfMprogMax(k)) return -ERANGE;
   const ret = bpfMprogFetch(entry, { prog, link }, idx);
   if (ret) return ret;
   return bpfMprogDelete(entry, idx);

@@ -18,6 +18,8 @@ export interface Profile {
   netkit: boolean;
   /** __MAX_BPF_ATTACH_TYPE: attach types at or above it are unknown (EINVAL). */
   maxAttachType: number;
+  /** bpf_mprog_max(): programs one entry holds (MAX_BPF_MPROG - 1; 63 in every release so far). */
+  mprogMax: number;
   differences: ProfileDifference[];
 }
 
@@ -32,6 +34,7 @@ export const PROFILES: readonly Profile[] = [
     tcx: false,
     netkit: false,
     maxAttachType: 44,
+    mprogMax: 63,
     differences: [
       { behaviour: 'no tcx and no netkit: their attach types are unknown, every call on them is EINVAL', commit: TCX_COMMIT },
     ],
@@ -43,6 +46,7 @@ export const PROFILES: readonly Profile[] = [
     tcx: true,
     netkit: false,
     maxAttachType: 49,
+    mprogMax: 63,
     differences: [{ behaviour: 'no netkit: BPF_NETKIT_PRIMARY/PEER are unknown attach types (EINVAL)', commit: NETKIT_COMMIT }],
   },
   {
@@ -52,6 +56,7 @@ export const PROFILES: readonly Profile[] = [
     tcx: true,
     netkit: true,
     maxAttachType: 57,
+    mprogMax: 63,
     differences: [],
   },
   {
@@ -61,6 +66,7 @@ export const PROFILES: readonly Profile[] = [
     tcx: true,
     netkit: true,
     maxAttachType: 59,
+    mprogMax: 63,
     differences: [
       {
         behaviour: 'attach types 57..58 (BPF_TRACE_UPROBE_SESSION, BPF_TRACE_FSESSION) exist; for SCHED_CLS programs they are still EINVAL',
