@@ -65,12 +65,17 @@ export const PROFILES: readonly Profile[] = [
     to: null,
     tcx: true,
     netkit: true,
-    maxAttachType: 59,
+    maxAttachType: 62,
     mprogMax: 63,
     differences: [
       {
-        behaviour: 'attach types 57..58 (BPF_TRACE_UPROBE_SESSION, BPF_TRACE_FSESSION) exist; for SCHED_CLS programs they are still EINVAL',
-        commit: '"bpf: Add support for uprobe multi session attach" (v6.13)',
+        behaviour:
+          'attach types 57..61 exist (BPF_TRACE_UPROBE_SESSION, BPF_TRACE_FSESSION, BPF_TRACE_FENTRY_MULTI, BPF_TRACE_FEXIT_MULTI, BPF_TRACE_FSESSION_MULTI); they are tracing types, not modelled, where 6.12 answers EINVAL for an unknown type',
+        commit: '"bpf: Add support for uprobe multi session attach" (v6.13) and the tracing session/multi series after it (uapi bpf.h of 7.2.13)',
+      },
+      {
+        behaviour: 'netkit devices made in single mode answer EOPNOTSUPP to every mprog command (not reachable from mprog-seq/1: its netkit devices are pairs)',
+        commit: '"netkit: Add single device mode for netkit" (v7.0)',
       },
       {
         behaviour: 'BPF_PROG_DETACH of tcx/netkit without a program fd needs CAP_NET_ADMIN (EPERM otherwise; no effect for root)',
