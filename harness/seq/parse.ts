@@ -138,16 +138,21 @@ class Parser {
     }
   }
 
-  device(value: Json | undefined, path: string): DeviceDecl {
-    if (typeof value === 'string') return this.device({ name: value }, path);
+  /** A device pair. `redeclare`: dev_create may name a pair again (after dev_delete, or to see
+   * the kernel's EEXIST); the initial devices must be distinct. */
+  device(value: Json | undefined, path: string, redeclare = false): DeviceDecl {
+    if (typeof value === 'string') return this.device({ name: value }, path, redeclare);
     const obj = this.object(value, path);
     this.keys(obj, path, ['name', 'kind', 'peer']);
     const name = this.deviceName(obj.name, `${path}.name`);
     const kind = obj.kind === undefined ? 'veth' : this.oneOf(obj.kind, `${path}.kind`, DEVICE_KINDS);
     const peer = obj.peer === undefined ? this.deviceName(`${name}p`, `${path}.name`) : this.deviceName(obj.peer, `${path}.peer`);
     if (peer === name) this.fail(`${path}.peer`, 'a peer needs a name of its own');
-    this.declareDevice(name, `${path}.name`);
-    this.declareDevice(peer, obj.peer === undefined ? `${path}.name` : `${path}.peer`);
+    if (!redeclare) {
+      this.declareDevice(name, `${path}.name`);
+      this.declareDevice(peer, obj.peer === undefined ? `${path}.name` : `${path}.peer`);
+    }
+    this.deviceNames.add(name).add(peer);
     return { name, kind, peer };
   }
 
@@ -296,7 +301,7 @@ class Parser {
           expect,
         };
       case 'dev_create': {
-        const decl = this.device({ name: obj.name ?? null, ...(obj.kind !== undefined && { kind: obj.kind }), ...(obj.peer !== undefined && { peer: obj.peer }) }, path);
+        const decl = this.device({ name: obj.name ?? null, ...(obj.kind !== undefined && { kind: obj.kind }), ...(obj.peer !== undefined && { peer: obj.peer }) }, path, true);
         return { step: { op: 'dev_create', ...decl }, expect };
       }
       case 'dev_delete': {
