@@ -294,7 +294,7 @@ class Parser {
             op: 'query',
             dev: this.devRef(obj.dev, at('dev')),
             attach_type: this.attachType(obj.attach_type, at('attach_type')),
-            count: this.optionalInteger(obj.count, at('count'), 64, 4096),
+            count: this.optionalInteger(obj.count, at('count'), 64),
             query_flags: this.optionalInteger(obj.query_flags, at('query_flags'), 0),
             attach_flags: this.optionalInteger(obj.attach_flags, at('attach_flags'), 0),
           },

@@ -1,0 +1,526 @@
+// The host side of the mprog-agent wire protocol (vm/agent/PROTOCOL.md): lowers a parsed
+// sequence to protocol lines, reads the agent's replies back into a RawSequenceResult, and
+// cross-checks every full query answer against what bpftool saw in the same netns.
+
+import type {
+  DevRef,
+  RawLinkInfo,
+  RawQuery,
+  RawSequenceResult,
+  RawStepResult,
+  Ref,
+  Sequence,
+  Step,
+} from '../seq/types.js';
+import { TargetError } from './target.js';
+
+const PROTOCOL_VERSION = 1;
+/** How long one sequence may take when the caller gives no deadline (TCG guests are slow). */
+const RUN_DEADLINE_MS = 60_000;
+const BYE_DEADLINE_MS = 10_000;
+
+/** bpftool's `kind` for each attach type it lists per device (tools/bpf/bpftool/net.c). */
+const BPFTOOL_KIND: Record<number, string> = {
+  46: 'tcx/ingress',
+  47: 'tcx/egress',
+  54: 'netkit/primary',
+  55: 'netkit/peer',
+};
+
+/** Splits the agent's byte stream into lines; every wait for a line has a deadline. */
+class LineReader {
+  private partial = '';
+  private readonly lines: string[] = [];
+  private closed: string | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(input: NodeJS.ReadableStream) {
+    input.setEncoding('utf8');
+    input.on('data', (chunk: string) => {
+      const parts = (this.partial + chunk).split('\n');
+      this.partial = parts.pop() ?? '';
+      for (const line of parts) this.lines.push(line.replace(/\r$/, ''));
+      this.notify();
+    });
+    input.on('end', () => this.close('the agent closed the connection'));
+    input.on('close', () => this.close('the agent closed the connection'));
+    input.on('error', (err: Error) => this.close(`reading from the agent failed: ${err.message}`));
+  }
+
+  private close(why: string): void {
+    this.closed ??= why;
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  get isClosed(): boolean {
+    return this.closed !== null && this.lines.length === 0;
+  }
+
+  /** The next line; `what` says in errors what was being waited for. */
+  async next(deadline: number, what: string): Promise<string> {
+    for (;;) {
+      const line = this.lines.shift();
+      if (line !== undefined) return line;
+      if (this.closed !== null) throw new TargetError('agent-error', `${this.closed} while waiting for ${what}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TargetError('timeout', `no answer from the agent in time while waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Waits until the stream ends (the agent exited). */
+  async ended(deadline: number, what: string): Promise<void> {
+    for (;;) {
+      this.lines.length = 0;
+      if (this.closed !== null) return;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TargetError('timeout', `the agent did not exit in time after ${what}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+}
+
+/** What one replay produced, before the bpftool cross-check decides anything. */
+interface Replay {
+  raw: RawSequenceResult;
+  /** `bpftool net show -j` output per query step index; null when the agent sent `-`. */
+  bpftool: Map<number, string | null>;
+  /** ifindex each query step addressed (for device names: as known from the agent's D lines). */
+  queryIfindex: Map<number, number>;
+}
+
+/** Errors that stand for a FAIL answer: the agent finished the exchange, the stream is in step. */
+const agentFails = new WeakSet<TargetError>();
+
+export class AgentClient {
+  /** Serialises calls: the protocol is one exchange at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Set once an exchange broke off midway; the stream is then out of step with the agent. */
+  private broken: string | null = null;
+
+  private constructor(
+    private readonly reader: LineReader,
+    private readonly output: NodeJS.WritableStream,
+    readonly kernelRelease: string,
+    readonly machine: string,
+  ) {}
+
+  /**
+   * (Optionally waits for READY, then) does the HELLO handshake. Lines before the answer
+   * (console noise, READY) are skipped.
+   */
+  static async connect(
+    io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream },
+    opts: { deadlineMs: number; waitReady?: boolean },
+  ): Promise<AgentClient> {
+    const deadline = Date.now() + opts.deadlineMs;
+    const reader = new LineReader(io.input);
+    if (opts.waitReady) {
+      while ((await reader.next(deadline, 'READY')) !== 'READY');
+    }
+    io.output.write(`HELLO ${PROTOCOL_VERSION}\n`);
+    for (;;) {
+      const line = await reader.next(deadline, 'the HELLO answer');
+      const tok = line.split(' ');
+      if (tok[0] !== 'HELLO') continue;
+      if (tok.length !== 5 || tok[1] !== 'mprog-agent' || tok[2] !== String(PROTOCOL_VERSION)) {
+        throw new TargetError(
+          'agent-error',
+          `the agent answered "${line}"; this harness speaks mprog-agent protocol ${PROTOCOL_VERSION} (rebuild the agent: vm/agent/build.sh)`,
+        );
+      }
+      return new AgentClient(reader, io.output, tok[3]!, tok[4]!);
+    }
+  }
+
+  /** False once an exchange broke off midway (timeout, protocol error, agent gone): only bye() still works. */
+  get usable(): boolean {
+    return this.broken === null && !this.reader.isClosed;
+  }
+
+  /** Replays one sequence; cross-checks full query answers against bpftool when the agent runs it. */
+  run(seq: Sequence, opts: { deadlineMs?: number } = {}): Promise<RawSequenceResult> {
+    return this.exclusive(async () => {
+      const replay = await this.replay(seq, Date.now() + (opts.deadlineMs ?? RUN_DEADLINE_MS));
+      for (const [i, text] of replay.bpftool) {
+        if (text !== null) crossCheck(seq, i, replay.raw.steps[i]!, replay.queryIfindex.get(i)!, text);
+      }
+      return replay.raw;
+    });
+  }
+
+  /**
+   * Whether the agent's bpftool lists tcx attachments: attaches one program with tcx and
+   * looks for it in bpftool's answer. 'no-tcx' when the kernel itself refused the attach.
+   */
+  probeBpftool(deadlineMs: number): Promise<'lists-tcx' | 'no-tcx-in-output' | 'no-bpftool' | 'no-tcx'> {
+    return this.exclusive(async () => {
+      const seq: Sequence = {
+        format: 'mprog-seq/1',
+        name: 'bpftool-probe',
+        file: '(bpftool probe)',
+        devices: [{ name: 'probe0', kind: 'veth', peer: 'probe0p' }],
+        programs: [{ name: 'probe', type: 'sched_cls' }],
+        steps: [
+          {
+            op: 'prog_attach', prog: 'probe', dev: { name: 'probe0' }, attach_type: 46,
+            flags: 0, relative: null, replace: null, expected_revision: 0,
+          },
+          { op: 'query', dev: { name: 'probe0' }, attach_type: 46, count: 1, query_flags: 0, attach_flags: 0 },
+        ],
+        expects: [undefined, undefined],
+        links: [],
+      };
+      const replay = await this.replay(seq, Date.now() + deadlineMs);
+      if (replay.raw.steps[0]!.ret !== 0) return 'no-tcx';
+      const text = replay.bpftool.get(1);
+      if (text === null || text === undefined) return 'no-bpftool';
+      const entries = bpftoolEntries(seq, 1, text);
+      return entries.some((e) => e.kind === 'tcx/ingress' && e.prog_id === replay.raw.progIds['probe'])
+        ? 'lists-tcx'
+        : 'no-tcx-in-output';
+    });
+  }
+
+  /** `iterations` attach+detach pairs on tcx ingress, timed inside the agent. */
+  rawBench(iterations: number, deadlineMs: number): Promise<{ calls: number; elapsedNs: number }> {
+    return this.exclusive(async () => {
+      const deadline = Date.now() + deadlineMs;
+      this.send([`RAWBENCH ${checkInt(iterations, 'rawBench iterations')}`]);
+      const line = await this.reader.next(deadline, 'the RAWBENCH answer');
+      const tok = line.split(' ');
+      if (tok[0] === 'FAIL') throw new TargetError('agent-error', `rawbench: agent: ${line.slice(5)}`);
+      if (tok[0] !== 'RAWBENCH' || tok.length !== 3 || tok[1] !== String(iterations)) {
+        throw new TargetError('agent-error', `rawbench: unexpected answer "${line}"`);
+      }
+      return { calls: 2 * iterations, elapsedNs: Number(tok[2]) };
+    });
+  }
+
+  /** Asks the agent to exit and waits until it has closed the connection. */
+  bye(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.reader.isClosed) return;
+      this.send(['BYE']);
+      await this.reader.ended(Date.now() + BYE_DEADLINE_MS, 'BYE');
+    }, true);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>, evenIfBroken = false): Promise<T> {
+    const result = this.queue.then(async () => {
+      if (this.broken !== null && !evenIfBroken) {
+        throw new TargetError('agent-error', `the agent connection is unusable after an earlier failure: ${this.broken}`);
+      }
+      try {
+        return await fn();
+      } catch (err) {
+        // A timeout or protocol error leaves unread replies behind: nothing after it can be trusted.
+        // A FAIL answer ends its exchange cleanly and leaves the connection usable.
+        if (err instanceof TargetError && !agentFails.has(err) && (err.kind === 'timeout' || err.kind === 'agent-error')) {
+          this.broken ??= err.message;
+        }
+        throw err;
+      }
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private send(lines: string[]): void {
+    this.output.write(lines.map((l) => `${l}\n`).join(''));
+  }
+
+  private async replay(seq: Sequence, deadline: number): Promise<Replay> {
+    const objects = objectIndex(seq);
+    this.send(lower(seq, objects));
+
+    const names = [...seq.programs.map((p) => p.name), ...seq.links];
+    const raw: RawSequenceResult = {
+      kernel: this.kernelRelease,
+      progIds: {},
+      linkIds: Object.fromEntries(seq.links.map((l) => [l, 0])),
+      devNames: {},
+      steps: [],
+    };
+    const replay: Replay = { raw, bpftool: new Map(), queryIfindex: new Map() };
+    const ifindexOf = new Map<string, number>();
+    const fail = (message: string): TargetError => new TargetError('agent-error', `${seq.file}: ${message}`);
+
+    for (;;) {
+      const line = await this.reader.next(deadline, `the replies of ${seq.file}`);
+      const [tag, ...tok] = line.split(' ');
+      switch (tag) {
+        case 'P': {
+          const name = names[Number(tok[0])];
+          if (tok.length !== 2 || name === undefined) throw fail(`bad agent line "${line}"`);
+          raw.progIds[name] = Number(tok[1]);
+          break;
+        }
+        case 'D': {
+          if (tok.length !== 2) throw fail(`bad agent line "${line}"`);
+          const ifindex = Number(tok[1]);
+          raw.devNames[ifindex] = tok[0]!;
+          ifindexOf.set(tok[0]!, ifindex);
+          break;
+        }
+        case 'R': {
+          const i = Number(tok[0]);
+          const step = seq.steps[i];
+          if (step === undefined || i !== raw.steps.length || tok.length < 2) {
+            throw fail(`agent line "${line}" out of order (expected the result of step ${raw.steps.length})`);
+          }
+          const result = parseResult(step, tok.slice(1), (m) => fail(`step ${i}: ${m} in "${line}"`));
+          raw.steps.push(result.step);
+          if (step.op === 'link_create') raw.linkIds[step.link] = result.linkId;
+          if (step.op === 'query') replay.queryIfindex.set(i, devIfindex(step.dev, ifindexOf));
+          break;
+        }
+        case 'B': {
+          const i = Number(tok[0]);
+          if (seq.steps[i]?.op !== 'query' || i !== raw.steps.length - 1 || replay.bpftool.has(i)) {
+            throw fail(`agent line "${line.slice(0, 80)}" out of order`);
+          }
+          const text = tok.slice(1).join(' ');
+          replay.bpftool.set(i, text === '-' ? null : text);
+          break;
+        }
+        case 'DONE':
+          if (raw.steps.length !== seq.steps.length) {
+            throw fail(`the agent finished after ${raw.steps.length} of ${seq.steps.length} steps`);
+          }
+          return replay;
+        case 'FAIL': {
+          const message = tok.join(' ');
+          const err = message.startsWith('unsupported: ')
+            ? new TargetError('unsupported', `${seq.file}: ${message.slice('unsupported: '.length)}`)
+            : fail(`agent: ${message}`);
+          agentFails.add(err);
+          throw err;
+        }
+        default:
+          throw fail(`unexpected agent line "${line.slice(0, 200)}"`);
+      }
+    }
+  }
+}
+
+// ---- lowering (PROTOCOL.md "One sequence") ----
+
+/** Object indices: programs in declaration order, then links in seq.links order. */
+function objectIndex(seq: Sequence): Map<string, number> {
+  const objects = new Map<string, number>();
+  [...seq.programs.map((p) => p.name), ...seq.links].forEach((name, i) => {
+    if (objects.has(name)) throw new TargetError('harness-fault', `${seq.file}: "${name}" names two programs/links`);
+    objects.set(name, i);
+  });
+  return objects;
+}
+
+function lower(seq: Sequence, objects: Map<string, number>): string[] {
+  const lines = [`SEQ ${objects.size} ${seq.steps.length}`];
+  for (const d of seq.devices) lines.push(`DEV ${d.kind} ${word(seq, d.name)} ${word(seq, d.peer)}`);
+  seq.programs.forEach((p, i) => lines.push(`PROG ${i} ${p.type} ${word(seq, p.name)}`));
+  seq.links.forEach((l, i) => lines.push(`LINK ${seq.programs.length + i} ${word(seq, l)}`));
+  seq.steps.forEach((step, i) => lines.push(`STEP ${i} ${step.op}${lowerStep(seq, i, step, objects)}`));
+  lines.push('END');
+  return lines;
+}
+
+function lowerStep(seq: Sequence, i: number, step: Step, objects: Map<string, number>): string {
+  const obj = (name: string): number => {
+    const o = objects.get(name);
+    if (o === undefined) throw new TargetError('harness-fault', `${seq.file}: step ${i}: no program or link named "${name}"`);
+    return o;
+  };
+  const n = (v: number, what: string): string => checkInt(v, `${seq.file}: step ${i}: ${what}`);
+  const dev = (d: DevRef): string => ('name' in d ? `n:${word(seq, d.name)}` : `i:${n(d.ifindex, 'ifindex')}`);
+  const ref = (r: Ref): string =>
+    'fd' in r ? `f:${obj(r.fd)}` : 'id' in r ? `d:${obj(r.id)}` : `v:${n(r.value, 'value')}`;
+  const kv: string[] = [];
+  const add = (key: string, value: string): void => void kv.push(`${key}=${value}`);
+
+  switch (step.op) {
+    case 'prog_attach':
+    case 'prog_detach':
+    case 'link_create':
+      if (step.op === 'link_create') add('link', String(obj(step.link)));
+      if (step.prog !== null) add('prog', String(obj(step.prog)));
+      add('dev', dev(step.dev));
+      add('type', n(step.attach_type, 'attach_type'));
+      add('flags', n(step.flags, 'flags'));
+      if (step.relative) add('rel', ref(step.relative));
+      if (step.op === 'prog_attach' && step.replace) add('rep', ref(step.replace));
+      add('rev', n(step.expected_revision, 'expected_revision'));
+      break;
+    case 'link_update':
+      add('link', String(obj(step.link)));
+      add('prog', String(obj(step.prog)));
+      if (step.old_prog !== null) add('old', String(obj(step.old_prog)));
+      add('flags', n(step.flags, 'flags'));
+      break;
+    case 'link_detach':
+    case 'link_close':
+    case 'link_info':
+      add('link', String(obj(step.link)));
+      break;
+    case 'prog_close':
+      add('prog', String(obj(step.prog)));
+      break;
+    case 'query':
+      add('dev', dev(step.dev));
+      add('type', n(step.attach_type, 'attach_type'));
+      add('count', n(step.count, 'count'));
+      add('qflags', n(step.query_flags, 'query_flags'));
+      add('aflags', n(step.attach_flags, 'attach_flags'));
+      break;
+    case 'dev_create':
+      add('name', word(seq, step.name));
+      add('kind', step.kind);
+      add('peer', word(seq, step.peer));
+      break;
+    case 'dev_delete':
+      add('dev', `n:${word(seq, step.dev)}`);
+      break;
+  }
+  return kv.map((t) => ` ${t}`).join('');
+}
+
+/** A name as one protocol token (the parser guarantees this; a violation is a harness bug). */
+function word(seq: Sequence, name: string): string {
+  if (!/^[\x21-\x7e]{1,15}$/.test(name)) {
+    throw new TargetError('harness-fault', `${seq.file}: name "${name}" cannot be sent to the agent (1..15 printable characters, no spaces)`);
+  }
+  return name;
+}
+
+function checkInt(v: number, what: string): string {
+  if (!Number.isSafeInteger(v)) throw new TargetError('harness-fault', `${what}: ${v} is not an integer`);
+  return String(v);
+}
+
+// ---- replies (PROTOCOL.md "Replies") ----
+
+function parseResult(
+  step: Step,
+  tok: string[],
+  fail: (message: string) => TargetError,
+): { step: RawStepResult; linkId: number } {
+  const ret = Number(tok[0]);
+  if (!Number.isInteger(ret)) throw fail('bad return value');
+  const kv = new Map<string, string>();
+  for (const t of tok.slice(1)) {
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw fail(`bad field "${t}"`);
+    kv.set(t.slice(0, eq), t.slice(eq + 1));
+  }
+  const num = (key: string): number => {
+    const v = Number(kv.get(key));
+    if (!kv.has(key) || !Number.isInteger(v) || v < 0) throw fail(`missing or bad ${key}=`);
+    return v;
+  };
+  const list = (key: string): number[] => {
+    const v = kv.get(key);
+    if (v === undefined) throw fail(`missing ${key}=`);
+    if (v === '-') return [];
+    return v.split(',').map((x) => {
+      const n = Number(x);
+      if (!Number.isInteger(n) || n < 0) throw fail(`bad ${key}= element "${x}"`);
+      return n;
+    });
+  };
+
+  const result: RawStepResult = { ret };
+  let linkId = 0;
+  if (step.op === 'link_create') linkId = num('id');
+  if (step.op === 'query' && kv.has('count')) {
+    const query: RawQuery = {
+      count: num('count'),
+      revision: num('rev'),
+      attach_flags: num('aflags'),
+      prog_ids: list('ids'),
+      link_ids: list('lids'),
+      prog_attach_flags: list('pfl'),
+      link_attach_flags: list('lfl'),
+    };
+    result.query = query;
+  }
+  if (step.op === 'link_info' && ret >= 0) {
+    const info: RawLinkInfo = { prog_id: num('prog'), ifindex: num('ifindex'), attach_type: num('atype') };
+    result.link_info = info;
+  }
+  return { step: result, linkId };
+}
+
+/** The ifindex a query addressed: a name resolves as the agent did (missing → 0x7fffffff). */
+function devIfindex(dev: DevRef, ifindexOf: Map<string, number>): number {
+  return 'name' in dev ? (ifindexOf.get(dev.name) ?? 0x7fffffff) : dev.ifindex;
+}
+
+// ---- bpftool cross-check ----
+
+interface BpftoolEntry {
+  ifindex: number;
+  kind: string;
+  prog_id: number;
+  link_id: number;
+}
+
+/** The `tc` entries of `bpftool net show -j`: `[{"xdp":[...],"tc":[{devname,ifindex,kind,prog_id,link_id,...}],...}]`. */
+function bpftoolEntries(seq: Sequence, i: number, text: string): BpftoolEntry[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new TargetError('harness-fault', `${seq.file}: step ${i}: bpftool printed no valid JSON: ${text.slice(0, 200)}`);
+  }
+  const tc = Array.isArray(json) ? (json[0] as { tc?: unknown } | undefined)?.tc : undefined;
+  if (!Array.isArray(tc)) {
+    throw new TargetError('harness-fault', `${seq.file}: step ${i}: bpftool output has no "tc" list: ${JSON.stringify(json).slice(0, 200)}`);
+  }
+  return tc.map((e: Record<string, unknown>) => ({
+    ifindex: Number(e['ifindex']),
+    kind: String(e['kind']),
+    prog_id: Number(e['prog_id']),
+    link_id: Number(e['link_id'] ?? 0),
+  }));
+}
+
+/**
+ * When the query answered with the full list, bpftool (a separate BPF_PROG_QUERY by libbpf
+ * right after it) must list the same programs and links in the same order for that device
+ * and attach point.
+ */
+function crossCheck(seq: Sequence, i: number, result: RawStepResult, ifindex: number, text: string): void {
+  const step = seq.steps[i]!;
+  const kind = step.op === 'query' ? BPFTOOL_KIND[step.attach_type] : undefined;
+  const q = result.query;
+  if (kind === undefined || result.ret !== 0 || q === undefined || q.prog_ids.length !== q.count) return;
+  const entries = bpftoolEntries(seq, i, text).filter((e) => e.ifindex === ifindex && e.kind === kind);
+  const tool = { prog_ids: entries.map((e) => e.prog_id), link_ids: entries.map((e) => e.link_id) };
+  const agent = { prog_ids: q.prog_ids, link_ids: q.link_ids };
+  if (JSON.stringify(tool) !== JSON.stringify(agent)) {
+    throw new TargetError(
+      'harness-fault',
+      `${seq.file}: step ${i} (query ifindex ${ifindex} ${kind}): the agent's query says ${JSON.stringify(agent)}, ` +
+        `bpftool says ${JSON.stringify(tool)}`,
+    );
+  }
+}

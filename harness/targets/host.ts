@@ -1,0 +1,207 @@
+// Target `host`: the running kernel, through the agent binary of this machine's architecture
+// run as a child process over stdio. Every sequence gets its own network namespace (the agent
+// forks per sequence), so the host's own devices are never touched.
+
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type { RawSequenceResult, Sequence } from '../seq/types.js';
+import { AgentClient } from './agent-client.js';
+import { TargetError, type Target } from './target.js';
+
+const CONNECT_DEADLINE_MS = 10_000;
+const PROBE_DEADLINE_MS = 30_000;
+const EXIT_DEADLINE_MS = 5_000;
+
+// include/uapi/linux/capability.h
+const CAP_NET_ADMIN = 12n;
+const CAP_SYS_ADMIN = 21n;
+const CAP_BPF = 39n;
+
+type AgentProcess = ChildProcessByStdio<Writable, Readable, null>;
+
+interface Running {
+  agent: AgentProcess;
+  client: AgentClient;
+}
+
+/** Said once per process: why host results are not cross-checked against bpftool. */
+let toldNoBpftool = false;
+
+export class HostTarget implements Target {
+  readonly spec = 'host';
+  private running: Promise<Running> | null = null;
+
+  /** uname -r, as the agent reports it; starting the agent here makes an unusable host fail early. */
+  async kernel(): Promise<string> {
+    const { client } = await this.start();
+    return client.kernelRelease;
+  }
+
+  async run(seq: Sequence): Promise<RawSequenceResult> {
+    const running = this.start();
+    const { agent, client } = await running;
+    try {
+      return await client.run(seq);
+    } finally {
+      // After a timeout or a broken exchange the next sequence gets a fresh agent.
+      if (!client.usable && this.running === running) {
+        this.running = null;
+        agent.kill('SIGKILL');
+      }
+    }
+  }
+
+  /** The agent's own raw attach+detach rate on this kernel. */
+  async rawBench(iterations: number, deadlineMs: number): Promise<{ calls: number; elapsedNs: number }> {
+    const { client } = await this.start();
+    return client.rawBench(iterations, deadlineMs);
+  }
+
+  async close(): Promise<void> {
+    const running = this.running;
+    this.running = null;
+    const started = await running?.catch(() => null); // one that never started has nothing to stop
+    if (started) await stopAgent(started.agent, started.client);
+  }
+
+  /** Checks privileges, builds the agent if needed and starts it (once; later calls share it). */
+  start(): Promise<Running> {
+    this.running ??= startHost();
+    return this.running;
+  }
+}
+
+async function startHost(): Promise<Running> {
+  checkPrivileges();
+  const agentPath = await buildAgent(hostArch());
+  const bpftool = findOnPath('bpftool');
+  if (bpftool === null) {
+    tellNoBpftool('bpftool is not on PATH');
+    return startAgent(agentPath, null);
+  }
+  const probing = await startAgent(agentPath, bpftool);
+  const verdict = await probing.client.probeBpftool(PROBE_DEADLINE_MS).catch(async (err: unknown) => {
+    await stopAgent(probing.agent, probing.client);
+    throw err;
+  });
+  if (verdict === 'lists-tcx') return probing;
+  await stopAgent(probing.agent, probing.client);
+  tellNoBpftool(
+    verdict === 'no-tcx'
+      ? 'this kernel refused a tcx attach, so bpftool cannot be checked'
+      : verdict === 'no-bpftool'
+        ? `${bpftool} net show -j failed`
+        : `${bpftool} does not list tcx attachments (too old: tcx needs bpftool 7.3 or later)`,
+  );
+  return startAgent(agentPath, null);
+}
+
+function tellNoBpftool(why: string): void {
+  if (toldNoBpftool) return;
+  toldNoBpftool = true;
+  process.stderr.write(`mprog: host: ${why}; query results are not cross-checked against bpftool\n`);
+}
+
+/**
+ * bpf(2) needs CAP_BPF (or CAP_SYS_ADMIN) and tcx needs CAP_NET_ADMIN; the private network
+ * namespace each sequence runs in needs CAP_SYS_ADMIN (unshare(CLONE_NEWNET)).
+ */
+function checkPrivileges(): void {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  if (capEff === undefined) throw new TargetError('unusable', 'host target: no CapEff line in /proc/self/status');
+  const caps = BigInt(`0x${capEff}`);
+  const has = (cap: bigint): boolean => ((caps >> cap) & 1n) === 1n;
+  const missing = [
+    ...(has(CAP_SYS_ADMIN) ? [] : ['CAP_SYS_ADMIN (for a private network namespace)']),
+    ...(has(CAP_NET_ADMIN) ? [] : ['CAP_NET_ADMIN']),
+    ...(has(CAP_BPF) || has(CAP_SYS_ADMIN) ? [] : ['CAP_BPF']),
+  ];
+  if (missing.length > 0) {
+    throw new TargetError(
+      'unusable',
+      `host target needs root (effective capabilities CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_BPF); missing: ${missing.join(', ')}. ` +
+        `Run as root (e.g. sudo), or use --target emulator or a qemu: target.`,
+    );
+  }
+}
+
+function hostArch(): 'x86_64' | 'arm64' {
+  if (process.arch === 'x64') return 'x86_64';
+  if (process.arch === 'arm64') return 'arm64';
+  throw new TargetError('unusable', `host target: no agent build for this architecture (${process.arch}); known: x86_64, arm64`);
+}
+
+/** The repository root: the nearest ancestor of this module holding vm/agent/build.sh (works from dist/ too). */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'vm/agent/build.sh'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new TargetError('unusable', 'host target: vm/agent/build.sh not found above the harness');
+    dir = up;
+  }
+}
+
+/** build.sh is idempotent: it compiles only when the binary is missing or its source changed. */
+async function buildAgent(arch: string): Promise<string> {
+  const agentDir = join(repoRoot(), 'vm/agent');
+  const built = await execa('sh', [join(agentDir, 'build.sh'), arch], { reject: false, all: true });
+  if (built.exitCode !== 0) {
+    throw new TargetError('unusable', `host target: building the agent failed:\n${built.all ?? ''}`.trimEnd());
+  }
+  return join(agentDir, 'build', arch, 'mprog-agent');
+}
+
+function findOnPath(name: string): string | null {
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const path = join(dir, name);
+    try {
+      if (statSync(path).isFile()) return path;
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
+}
+
+async function startAgent(agentPath: string, bpftool: string | null): Promise<Running> {
+  const agent = spawn(agentPath, bpftool === null ? [] : ['--bpftool', bpftool], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const spawned = new Promise<void>((resolve, reject) => {
+    agent.once('spawn', resolve);
+    agent.once('error', (err) => reject(new TargetError('unusable', `host target: cannot run ${agentPath}: ${err.message}`)));
+  });
+  // A dead agent shows up as a closed stream in the client; a write to it must not crash node.
+  agent.stdin.on('error', () => undefined);
+  try {
+    await spawned;
+    const client = await AgentClient.connect({ input: agent.stdout, output: agent.stdin }, { deadlineMs: CONNECT_DEADLINE_MS });
+    return { agent, client };
+  } catch (err) {
+    agent.kill('SIGKILL');
+    throw err;
+  }
+}
+
+/** BYE, then wait for the exit; an agent that does not go is killed. */
+async function stopAgent(agent: AgentProcess, client: AgentClient): Promise<void> {
+  const exited = new Promise<void>((resolve) => {
+    if (agent.exitCode !== null || agent.signalCode !== null) resolve();
+    else agent.once('exit', () => resolve());
+  });
+  try {
+    await client.bye();
+  } catch {
+    // fall through to the kill below
+  }
+  const timer = setTimeout(() => agent.kill('SIGKILL'), EXIT_DEADLINE_MS);
+  await exited;
+  clearTimeout(timer);
+}

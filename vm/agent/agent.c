@@ -1,0 +1,1385 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mprog-agent: replays lowered mprog-seq/1 sequences with raw bpf(2) on the kernel it runs on
+ * and answers in the line protocol of PROTOCOL.md.
+ *
+ * The bpf(2) and rtnetlink ABI is defined here rather than taken from the linux uapi headers: the agent is
+ * built on machines whose headers may be older than the kernels it talks to, and the layouts it
+ * needs are fixed by the uapi (checked by the _Static_asserts below).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROTOCOL_VERSION 1
+
+/* ---- bpf(2) ABI (include/uapi/linux/bpf.h) ---- */
+
+#if defined(__x86_64__)
+#define NR_bpf 321
+#elif defined(__aarch64__)
+#define NR_bpf 280
+#else
+#error "mprog-agent: add the bpf(2) syscall number of this architecture"
+#endif
+
+enum bpf_cmd {
+	BPF_PROG_LOAD = 5,
+	BPF_PROG_ATTACH = 8,
+	BPF_PROG_DETACH = 9,
+	BPF_OBJ_GET_INFO_BY_FD = 15,
+	BPF_PROG_QUERY = 16,
+	BPF_LINK_CREATE = 28,
+	BPF_LINK_UPDATE = 29,
+	BPF_LINK_DETACH = 34,
+};
+
+enum bpf_prog_type {
+	BPF_PROG_TYPE_SCHED_CLS = 3,
+	BPF_PROG_TYPE_XDP = 6,
+	BPF_PROG_TYPE_CGROUP_SKB = 8,
+};
+
+#define BPF_TCX_INGRESS 46
+#define BPF_OBJ_NAME_LEN 16
+
+struct bpf_insn {
+	uint8_t code;
+	uint8_t regs; /* dst_reg:4, src_reg:4 */
+	int16_t off;
+	int32_t imm;
+};
+
+/* Each command gets the subset of union bpf_attr it uses; the kernel zero-fills the rest. */
+struct attr_prog_load {
+	uint32_t prog_type;
+	uint32_t insn_cnt;
+	uint64_t insns;
+	uint64_t license;
+	uint32_t log_level;
+	uint32_t log_size;
+	uint64_t log_buf;
+	uint32_t kern_version;
+	uint32_t prog_flags;
+	char prog_name[BPF_OBJ_NAME_LEN];
+	uint32_t prog_ifindex;
+	uint32_t expected_attach_type;
+};
+
+struct attr_prog_attach { /* BPF_PROG_ATTACH and BPF_PROG_DETACH */
+	uint32_t target_ifindex;
+	uint32_t attach_bpf_fd;
+	uint32_t attach_type;
+	uint32_t attach_flags;
+	uint32_t replace_bpf_fd;
+	uint32_t relative; /* relative_fd | relative_id */
+	uint64_t expected_revision;
+};
+
+struct attr_prog_query {
+	uint32_t target_ifindex;
+	uint32_t attach_type;
+	uint32_t query_flags;
+	uint32_t attach_flags;
+	uint64_t prog_ids;
+	uint32_t count;
+	uint32_t pad;
+	uint64_t prog_attach_flags;
+	uint64_t link_ids;
+	uint64_t link_attach_flags;
+	uint64_t revision;
+};
+
+struct attr_info {
+	uint32_t bpf_fd;
+	uint32_t info_len;
+	uint64_t info;
+};
+
+struct attr_link_create { /* the tcx / netkit member of the link_create union */
+	uint32_t prog_fd;
+	uint32_t target_ifindex;
+	uint32_t attach_type;
+	uint32_t flags;
+	uint32_t relative; /* relative_fd | relative_id */
+	uint32_t pad;
+	uint64_t expected_revision;
+};
+
+struct attr_link_update {
+	uint32_t link_fd;
+	uint32_t new_prog_fd;
+	uint32_t flags;
+	uint32_t old_prog_fd;
+};
+
+struct attr_link_detach {
+	uint32_t link_fd;
+};
+
+struct prog_info_head { /* struct bpf_prog_info up to id */
+	uint32_t type;
+	uint32_t id;
+};
+
+struct link_info_net { /* struct bpf_link_info with its tcx / netkit member (same layout) */
+	uint32_t type;
+	uint32_t id;
+	uint32_t prog_id;
+	uint32_t pad;
+	uint32_t ifindex;
+	uint32_t attach_type;
+};
+
+_Static_assert(offsetof(struct attr_prog_load, prog_name) == 48, "prog_load.prog_name");
+_Static_assert(sizeof(struct attr_prog_load) == 72, "prog_load size");
+_Static_assert(offsetof(struct attr_prog_attach, expected_revision) == 24, "attach.expected_revision");
+_Static_assert(offsetof(struct attr_prog_query, count) == 24, "query.count");
+_Static_assert(offsetof(struct attr_prog_query, revision) == 56, "query.revision");
+_Static_assert(offsetof(struct attr_link_create, relative) == 16, "link_create.tcx.relative_fd");
+_Static_assert(offsetof(struct attr_link_create, expected_revision) == 24, "link_create.tcx.expected_revision");
+_Static_assert(offsetof(struct link_info_net, ifindex) == 16, "bpf_link_info.tcx.ifindex");
+
+static long sys_bpf(int cmd, void *attr, unsigned int size)
+{
+	long ret = syscall(NR_bpf, cmd, attr, size);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static uint64_t ptr(const void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+
+/* ---- rtnetlink ABI (include/uapi/linux/netlink.h, rtnetlink.h, if_link.h, veth.h) ---- */
+
+#define NETLINK_ROUTE 0
+#define NLM_F_REQUEST 0x1
+#define NLM_F_ACK 0x4
+#define NLM_F_EXCL 0x200
+#define NLM_F_CREATE 0x400
+#define NLMSG_ERROR 0x2
+#define RTM_NEWLINK 16
+#define RTM_DELLINK 17
+#define IFLA_IFNAME 3
+#define IFLA_LINKINFO 18
+#define IFLA_INFO_KIND 1
+#define IFLA_INFO_DATA 2
+#define VETH_INFO_PEER 1
+#define IFLA_NETKIT_PEER_INFO 1
+#define NLA_F_NESTED 0x8000
+
+struct nlmsghdr {
+	uint32_t nlmsg_len;
+	uint16_t nlmsg_type;
+	uint16_t nlmsg_flags;
+	uint32_t nlmsg_seq;
+	uint32_t nlmsg_pid;
+};
+
+struct nlmsgerr {
+	int32_t error;
+	struct nlmsghdr msg;
+};
+
+struct ifinfomsg {
+	uint8_t ifi_family;
+	uint8_t pad;
+	uint16_t ifi_type;
+	int32_t ifi_index;
+	uint32_t ifi_flags;
+	uint32_t ifi_change;
+};
+
+struct rtattr {
+	uint16_t rta_len;
+	uint16_t rta_type;
+};
+
+struct sockaddr_netlink {
+	uint16_t nl_family;
+	uint16_t pad;
+	uint32_t nl_pid;
+	uint32_t nl_groups;
+};
+
+#define NL_ALIGN(len) (((len) + 3u) & ~3u)
+
+struct nlmsg {
+	union {
+		struct nlmsghdr hdr;
+		char buf[1024];
+	};
+};
+
+static void nl_init(struct nlmsg *m, uint16_t type, uint16_t flags, const struct ifinfomsg *ifi)
+{
+	memset(m, 0, sizeof(*m));
+	m->hdr.nlmsg_len = NL_ALIGN(sizeof(m->hdr));
+	m->hdr.nlmsg_type = type;
+	m->hdr.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	m->hdr.nlmsg_seq = 1;
+	memcpy(m->buf + m->hdr.nlmsg_len, ifi, sizeof(*ifi));
+	m->hdr.nlmsg_len += NL_ALIGN(sizeof(*ifi));
+}
+
+/* Appends an attribute; returns its offset so nested ones can be closed with nl_nest_end. */
+static size_t nl_attr(struct nlmsg *m, uint16_t type, const void *data, size_t len)
+{
+	size_t off = m->hdr.nlmsg_len;
+	struct rtattr rta = { .rta_len = (uint16_t)(sizeof(rta) + len), .rta_type = type };
+
+	memcpy(m->buf + off, &rta, sizeof(rta));
+	if (len)
+		memcpy(m->buf + off + sizeof(rta), data, len);
+	m->hdr.nlmsg_len = NL_ALIGN(off + rta.rta_len);
+	return off;
+}
+
+static void nl_nest_end(struct nlmsg *m, size_t off)
+{
+	struct rtattr rta;
+
+	memcpy(&rta, m->buf + off, sizeof(rta));
+	rta.rta_len = (uint16_t)(m->hdr.nlmsg_len - off);
+	memcpy(m->buf + off, &rta, sizeof(rta));
+}
+
+/* Sends one request and returns the kernel's ack: 0 or -errno. */
+static int nl_talk(struct nlmsg *m)
+{
+	struct sockaddr_netlink sa = { .nl_family = AF_NETLINK };
+	char reply[4096];
+	struct nlmsghdr hdr;
+	struct nlmsgerr err;
+	ssize_t n;
+	int fd, ret;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, m->buf, m->hdr.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = recv(fd, reply, sizeof(reply), 0);
+	if (n < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = -EPROTO;
+	if ((size_t)n < NL_ALIGN(sizeof(hdr)) + sizeof(err))
+		goto out;
+	memcpy(&hdr, reply, sizeof(hdr));
+	if (hdr.nlmsg_type != NLMSG_ERROR)
+		goto out;
+	memcpy(&err, reply + NL_ALIGN(sizeof(hdr)), sizeof(err));
+	ret = err.error;
+out:
+	close(fd);
+	return ret;
+}
+
+/* A veth or netkit pair; netkit gets the kernel's default mode and policies. */
+static int dev_add(const char *kind, const char *name, const char *peer)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	uint16_t peer_attr = strcmp(kind, "netkit") == 0 ? IFLA_NETKIT_PEER_INFO : VETH_INFO_PEER;
+	size_t linkinfo, data, peerinfo;
+	struct nlmsg m;
+
+	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi);
+	nl_attr(&m, IFLA_IFNAME, name, strlen(name) + 1);
+	linkinfo = nl_attr(&m, IFLA_LINKINFO | NLA_F_NESTED, NULL, 0);
+	nl_attr(&m, IFLA_INFO_KIND, kind, strlen(kind));
+	data = nl_attr(&m, IFLA_INFO_DATA | NLA_F_NESTED, NULL, 0);
+	peerinfo = nl_attr(&m, peer_attr, &ifi, sizeof(ifi));
+	nl_attr(&m, IFLA_IFNAME, peer, strlen(peer) + 1);
+	nl_nest_end(&m, peerinfo);
+	nl_nest_end(&m, data);
+	nl_nest_end(&m, linkinfo);
+	return nl_talk(&m);
+}
+
+static int dev_del(uint32_t ifindex)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = (int32_t)ifindex };
+	struct nlmsg m;
+
+	nl_init(&m, RTM_DELLINK, 0, &ifi);
+	return nl_talk(&m);
+}
+
+static int dev_up(uint32_t ifindex)
+{
+	struct ifinfomsg ifi = {
+		.ifi_family = AF_UNSPEC,
+		.ifi_index = (int32_t)ifindex,
+		.ifi_flags = IFF_UP,
+		.ifi_change = IFF_UP,
+	};
+	struct nlmsg m;
+
+	nl_init(&m, RTM_NEWLINK, 0, &ifi);
+	return nl_talk(&m);
+}
+
+/* A name no device has resolves to an ifindex no device has (0 would mean "no device" to some calls). */
+#define IFINDEX_MISSING 0x7fffffffu
+
+static uint32_t dev_index(const char *name)
+{
+	unsigned int ifindex = if_nametoindex(name);
+
+	return ifindex ? ifindex : IFINDEX_MISSING;
+}
+
+/* ---- output: whole lines with write(2), so a forked child never inherits buffered text ---- */
+
+static int out_fd = 1;
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void sb_grow(struct sbuf *sb, size_t more)
+{
+	if (sb->len + more + 1 <= sb->cap)
+		return;
+	sb->cap = (sb->len + more + 1) * 2;
+	sb->p = realloc(sb->p, sb->cap);
+	if (!sb->p)
+		_exit(3);
+}
+
+static void sb_add(struct sbuf *sb, const char *s, size_t len)
+{
+	sb_grow(sb, len);
+	memcpy(sb->p + sb->len, s, len);
+	sb->len += len;
+	sb->p[sb->len] = 0;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void sb_printf(struct sbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	sb_grow(sb, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(sb->p + sb->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sb->len += (size_t)n;
+}
+
+/* The host is gone when the line cannot be written: nothing left to answer to. */
+static void write_all(const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(out_fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(1);
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void sb_send(struct sbuf *sb)
+{
+	sb_add(sb, "\n", 1);
+	write_all(sb->p, sb->len);
+	free(sb->p);
+	*sb = (struct sbuf){ 0 };
+}
+
+__attribute__((format(printf, 1, 2)))
+static void reply(const char *fmt, ...)
+{
+	struct sbuf sb = { 0 };
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	sb_grow(&sb, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(sb.p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sb.len = (size_t)n;
+	sb_send(&sb);
+}
+
+/* ---- input ---- */
+
+#define LINE_MAX_LEN 4096
+
+struct lineio {
+	int fd;
+	int overlong; /* dropping the rest of a line longer than LINE_MAX_LEN */
+	size_t len;
+	char buf[LINE_MAX_LEN];
+};
+
+enum { LINE_EOF, LINE_OK, LINE_TOO_LONG, LINE_ERROR };
+
+/* Reads one line into out (LINE_OK); a line too long for it is skipped whole (LINE_TOO_LONG). */
+static int read_line(struct lineio *in, char *out)
+{
+	for (;;) {
+		char *nl = memchr(in->buf, '\n', in->len);
+		ssize_t n;
+
+		if (nl) {
+			size_t len = (size_t)(nl - in->buf);
+			int overlong = in->overlong;
+
+			memcpy(out, in->buf, len);
+			out[len] = 0;
+			if (len && out[len - 1] == '\r')
+				out[len - 1] = 0;
+			memmove(in->buf, nl + 1, in->len - len - 1);
+			in->len -= len + 1;
+			in->overlong = 0;
+			return overlong ? LINE_TOO_LONG : LINE_OK;
+		}
+		if (in->len == sizeof(in->buf)) {
+			in->overlong = 1;
+			in->len = 0;
+		}
+		n = read(in->fd, in->buf + in->len, sizeof(in->buf) - in->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return LINE_ERROR;
+		if (n == 0)
+			return LINE_EOF;
+		in->len += (size_t)n;
+	}
+}
+
+/* ---- a sequence, as lowered by the host ---- */
+
+#define NAME_LEN 16 /* IFNAMSIZ and BPF_OBJ_NAME_LEN, both with the NUL */
+#define CLOSED_FD_BASE 1000000 /* f:<obj> of a closed object: a number no open fd has */
+
+enum op {
+	OP_PROG_ATTACH, OP_PROG_DETACH, OP_LINK_CREATE, OP_LINK_UPDATE, OP_LINK_DETACH,
+	OP_LINK_CLOSE, OP_PROG_CLOSE, OP_LINK_INFO, OP_QUERY, OP_DEV_CREATE, OP_DEV_DELETE,
+};
+
+static const char *const op_names[] = {
+	[OP_PROG_ATTACH] = "prog_attach", [OP_PROG_DETACH] = "prog_detach",
+	[OP_LINK_CREATE] = "link_create", [OP_LINK_UPDATE] = "link_update",
+	[OP_LINK_DETACH] = "link_detach", [OP_LINK_CLOSE] = "link_close",
+	[OP_PROG_CLOSE] = "prog_close", [OP_LINK_INFO] = "link_info", [OP_QUERY] = "query",
+	[OP_DEV_CREATE] = "dev_create", [OP_DEV_DELETE] = "dev_delete",
+};
+
+struct object {
+	int is_link;
+	uint32_t prog_type;
+	char name[NAME_LEN];
+	int fd; /* -1: closed or never opened */
+	uint32_t id; /* 0 until known */
+};
+
+enum ref_kind { REF_NONE, REF_FD, REF_ID, REF_VALUE };
+
+struct ref {
+	enum ref_kind kind;
+	int obj;
+	uint32_t value;
+};
+
+struct dev_ref {
+	int by_name;
+	char name[NAME_LEN];
+	uint32_t ifindex;
+};
+
+struct step {
+	enum op op;
+	int prog, link, old; /* object indices, -1: absent */
+	struct dev_ref dev;
+	uint32_t type, flags, count, qflags, aflags;
+	struct ref rel, rep;
+	uint64_t rev;
+	char name[NAME_LEN], kind[8], peer[NAME_LEN];
+};
+
+struct device {
+	char kind[8], name[NAME_LEN], peer[NAME_LEN];
+};
+
+struct sequence {
+	int n_objects, n_steps, n_devices;
+	struct object *objects;
+	struct step *steps;
+	struct device *devices;
+	char error[256]; /* first lowering error; the sequence is answered with FAIL */
+};
+
+static const char *bpftool_path;
+
+__attribute__((format(printf, 2, 3)))
+static void seq_error(struct sequence *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->error[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+}
+
+static int parse_num(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	int neg = *s == '-';
+	uint64_t v;
+
+	if (!*(s + neg))
+		return -1;
+	errno = 0;
+	v = strtoull(s + neg, &end, 10);
+	if (errno || *end || s[neg] < '0' || s[neg] > '9')
+		return -1;
+	/* Negative numbers are the two's complement of their field, as C would pass them. */
+	if (neg) {
+		if (v > (max >> 1) + 1)
+			return -1;
+		v = (~v + 1) & max;
+	} else if (v > max) {
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	uint64_t v;
+
+	if (parse_num(s, UINT32_MAX, &v))
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_name(const char *s, char *out)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len >= NAME_LEN)
+		return -1;
+	memcpy(out, s, len + 1);
+	return 0;
+}
+
+static int parse_obj(const struct sequence *s, const char *v, int *out)
+{
+	uint32_t obj;
+
+	if (parse_u32(v, &obj) || obj >= (uint32_t)s->n_objects)
+		return -1;
+	*out = (int)obj;
+	return 0;
+}
+
+static int parse_ref(const struct sequence *s, const char *v, struct ref *r)
+{
+	if (v[0] && v[1] == ':') {
+		switch (v[0]) {
+		case 'f':
+			r->kind = REF_FD;
+			return parse_obj(s, v + 2, &r->obj);
+		case 'd':
+			r->kind = REF_ID;
+			return parse_obj(s, v + 2, &r->obj);
+		case 'v':
+			r->kind = REF_VALUE;
+			return parse_u32(v + 2, &r->value);
+		}
+	}
+	return -1;
+}
+
+static int parse_dev(const char *v, struct dev_ref *d)
+{
+	if (strncmp(v, "n:", 2) == 0) {
+		d->by_name = 1;
+		return parse_name(v + 2, d->name);
+	}
+	if (strncmp(v, "i:", 2) == 0) {
+		d->by_name = 0;
+		return parse_u32(v + 2, &d->ifindex);
+	}
+	return -1;
+}
+
+static int parse_kind(const char *v, char *out)
+{
+	if (strcmp(v, "veth") && strcmp(v, "netkit"))
+		return -1;
+	strcpy(out, v);
+	return 0;
+}
+
+static int parse_prog_type(const char *v, uint32_t *out)
+{
+	if (strcmp(v, "sched_cls") == 0)
+		*out = BPF_PROG_TYPE_SCHED_CLS;
+	else if (strcmp(v, "xdp") == 0)
+		*out = BPF_PROG_TYPE_XDP;
+	else if (strcmp(v, "cgroup_skb") == 0)
+		*out = BPF_PROG_TYPE_CGROUP_SKB;
+	else
+		return -1;
+	return 0;
+}
+
+#define MAX_TOKENS 24
+
+/* Splits line into space-separated tokens; returns how many, or -1 for more than MAX_TOKENS. */
+static int tokenize(char *line, char **tok)
+{
+	int n = 0;
+	char *save, *t;
+
+	for (t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		if (n == MAX_TOKENS)
+			return -1;
+		tok[n++] = t;
+	}
+	return n;
+}
+
+static int parse_step_key(struct sequence *s, struct step *st, const char *key, const char *v)
+{
+	if (!strcmp(key, "prog"))
+		return parse_obj(s, v, &st->prog);
+	if (!strcmp(key, "link"))
+		return parse_obj(s, v, &st->link);
+	if (!strcmp(key, "old"))
+		return parse_obj(s, v, &st->old);
+	if (!strcmp(key, "dev"))
+		return parse_dev(v, &st->dev);
+	if (!strcmp(key, "type"))
+		return parse_u32(v, &st->type);
+	if (!strcmp(key, "flags"))
+		return parse_u32(v, &st->flags);
+	if (!strcmp(key, "rel"))
+		return parse_ref(s, v, &st->rel);
+	if (!strcmp(key, "rep"))
+		return parse_ref(s, v, &st->rep);
+	if (!strcmp(key, "rev"))
+		return parse_num(v, UINT64_MAX, &st->rev);
+	if (!strcmp(key, "count"))
+		return parse_u32(v, &st->count);
+	if (!strcmp(key, "qflags"))
+		return parse_u32(v, &st->qflags);
+	if (!strcmp(key, "aflags"))
+		return parse_u32(v, &st->aflags);
+	if (!strcmp(key, "name"))
+		return parse_name(v, st->name);
+	if (!strcmp(key, "kind"))
+		return parse_kind(v, st->kind);
+	if (!strcmp(key, "peer"))
+		return parse_name(v, st->peer);
+	return -1;
+}
+
+/* Which object each op needs; a lowering that forgets it is a host bug, not a kernel answer. */
+static const char *step_missing(const struct step *st)
+{
+	switch (st->op) {
+	case OP_LINK_CREATE:
+	case OP_LINK_UPDATE:
+		return st->link < 0 ? "link=" : st->prog < 0 ? "prog=" : NULL;
+	case OP_LINK_DETACH:
+	case OP_LINK_CLOSE:
+	case OP_LINK_INFO:
+		return st->link < 0 ? "link=" : NULL;
+	case OP_PROG_ATTACH:
+	case OP_PROG_CLOSE:
+		return st->prog < 0 ? "prog=" : NULL;
+	case OP_DEV_CREATE:
+		return !st->name[0] ? "name=" : !st->kind[0] ? "kind=" : !st->peer[0] ? "peer=" : NULL;
+	case OP_DEV_DELETE:
+		return !st->dev.by_name ? "dev=n:<name>" : NULL;
+	case OP_PROG_DETACH:
+	case OP_QUERY:
+		return NULL;
+	}
+	return NULL;
+}
+
+static void parse_step(struct sequence *s, char **tok, int ntok)
+{
+	uint32_t i;
+	struct step *st;
+	const char *missing;
+	int t;
+
+	if (ntok < 3 || parse_u32(tok[1], &i) || i >= (uint32_t)s->n_steps) {
+		seq_error(s, "bad STEP line (index out of range or missing op)");
+		return;
+	}
+	st = &s->steps[i];
+	*st = (struct step){ .prog = -1, .link = -1, .old = -1 };
+	for (t = 0; t <= OP_DEV_DELETE; t++)
+		if (!strcmp(tok[2], op_names[t]))
+			break;
+	if (t > OP_DEV_DELETE) {
+		seq_error(s, "step %u: unknown op %s", i, tok[2]);
+		return;
+	}
+	st->op = (enum op)t;
+	for (t = 3; t < ntok; t++) {
+		char *eq = strchr(tok[t], '=');
+
+		if (!eq) {
+			seq_error(s, "step %u: %s is not key=value", i, tok[t]);
+			return;
+		}
+		*eq = 0;
+		if (parse_step_key(s, st, tok[t], eq + 1)) {
+			seq_error(s, "step %u: bad %s=%s", i, tok[t], eq + 1);
+			return;
+		}
+	}
+	missing = step_missing(st);
+	if (missing)
+		seq_error(s, "step %u: %s needs %s", i, tok[2], missing);
+}
+
+/* Reads the lines after SEQ up to END. Returns -1 when the input ended or broke. */
+static int read_sequence(struct lineio *in, char **head, int nhead, struct sequence *s)
+{
+	char line[LINE_MAX_LEN], *tok[MAX_TOKENS];
+	uint32_t n_objects, n_steps;
+	int ntok, r;
+
+	*s = (struct sequence){ 0 };
+	if (nhead != 3 || parse_u32(head[1], &n_objects) || parse_u32(head[2], &n_steps) ||
+	    n_objects > 100000 || n_steps > 1000000) {
+		seq_error(s, "bad SEQ line");
+		n_objects = n_steps = 0;
+	}
+	s->n_objects = (int)n_objects;
+	s->n_steps = (int)n_steps;
+	s->objects = calloc(n_objects + 1, sizeof(*s->objects));
+	s->steps = calloc(n_steps + 1, sizeof(*s->steps));
+	s->devices = calloc(1, sizeof(*s->devices));
+	if (!s->objects || !s->steps || !s->devices)
+		seq_error(s, "out of memory");
+	for (uint32_t o = 0; s->objects && o < n_objects; o++)
+		s->objects[o] = (struct object){ .fd = -1, .is_link = -1 };
+	for (uint32_t i = 0; s->steps && i < n_steps; i++)
+		s->steps[i].op = (enum op)-1;
+
+	while ((r = read_line(in, line)) == LINE_OK || r == LINE_TOO_LONG) {
+		ntok = r == LINE_OK ? tokenize(line, tok) : -1;
+		if (ntok < 0) {
+			seq_error(s, "line too long or with more than %d tokens", MAX_TOKENS);
+			continue;
+		}
+		if (ntok == 0 || s->error[0]) {
+			if (ntok == 1 && !strcmp(tok[0], "END"))
+				break;
+			continue;
+		}
+		if (!strcmp(tok[0], "END")) {
+			break;
+		} else if (!strcmp(tok[0], "DEV")) {
+			struct device d = { 0 }, *nd;
+
+			if (ntok != 4 || parse_kind(tok[1], d.kind) || parse_name(tok[2], d.name) ||
+			    parse_name(tok[3], d.peer)) {
+				seq_error(s, "bad DEV line");
+				continue;
+			}
+			nd = realloc(s->devices, (size_t)(s->n_devices + 1) * sizeof(*nd));
+			if (!nd) {
+				seq_error(s, "out of memory");
+				continue;
+			}
+			s->devices = nd;
+			s->devices[s->n_devices++] = d;
+		} else if (!strcmp(tok[0], "PROG") || !strcmp(tok[0], "LINK")) {
+			int is_link = tok[0][0] == 'L', obj;
+			struct object *o;
+
+			if (ntok != (is_link ? 3 : 4) || parse_obj(s, tok[1], &obj)) {
+				seq_error(s, "bad %s line", tok[0]);
+				continue;
+			}
+			o = &s->objects[obj];
+			o->is_link = is_link;
+			if (parse_name(tok[is_link ? 2 : 3], o->name) ||
+			    (!is_link && parse_prog_type(tok[2], &o->prog_type)))
+				seq_error(s, "bad %s line for object %d", tok[0], obj);
+		} else if (!strcmp(tok[0], "STEP")) {
+			parse_step(s, tok, ntok);
+		} else {
+			seq_error(s, "unexpected %s inside SEQ", tok[0]);
+		}
+	}
+	if (r != LINE_OK && r != LINE_TOO_LONG)
+		return -1;
+	for (int o = 0; o < s->n_objects && !s->error[0]; o++)
+		if (s->objects[o].is_link < 0)
+			seq_error(s, "object %d has no PROG or LINK line", o);
+	for (int i = 0; i < s->n_steps && !s->error[0]; i++)
+		if ((int)s->steps[i].op < 0)
+			seq_error(s, "step %d has no STEP line", i);
+	return 0;
+}
+
+static void free_sequence(struct sequence *s)
+{
+	free(s->objects);
+	free(s->steps);
+	free(s->devices);
+}
+
+/* ---- the bpf(2) side of a step ---- */
+
+static int prog_load(uint32_t type, const char *name)
+{
+	static const struct bpf_insn insns[] = {
+		{ .code = 0xb7 }, /* BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0 */
+		{ .code = 0x95 }, /* BPF_JMP | BPF_EXIT */
+	};
+	struct attr_prog_load a = {
+		.prog_type = type,
+		.insn_cnt = 2,
+		.insns = ptr(insns),
+		.license = ptr("GPL"),
+	};
+
+	memcpy(a.prog_name, name, strnlen(name, sizeof(a.prog_name) - 1));
+	return (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+}
+
+static uint32_t prog_id(int fd)
+{
+	struct prog_info_head info = { 0 };
+	struct attr_info a = { .bpf_fd = (uint32_t)fd, .info_len = sizeof(info), .info = ptr(&info) };
+
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)) ? 0 : info.id;
+}
+
+static long link_info(int fd, struct link_info_net *info)
+{
+	struct attr_info a = { .bpf_fd = (uint32_t)fd, .info_len = sizeof(*info), .info = ptr(info) };
+
+	memset(info, 0, sizeof(*info));
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
+}
+
+static uint32_t fd_of(const struct sequence *s, int obj)
+{
+	if (obj < 0)
+		return 0;
+	return s->objects[obj].fd >= 0 ? (uint32_t)s->objects[obj].fd : CLOSED_FD_BASE + (uint32_t)obj;
+}
+
+static uint32_t ref_value(const struct sequence *s, const struct ref *r)
+{
+	switch (r->kind) {
+	case REF_FD:
+		return fd_of(s, r->obj);
+	case REF_ID:
+		return s->objects[r->obj].id;
+	case REF_VALUE:
+		return r->value;
+	case REF_NONE:
+		break;
+	}
+	return 0;
+}
+
+static uint32_t dev_of(const struct dev_ref *d)
+{
+	return d->by_name ? dev_index(d->name) : d->ifindex;
+}
+
+static void reply_devices(const char *name, const char *peer)
+{
+	reply("D %s %u", name, if_nametoindex(name));
+	reply("D %s %u", peer, if_nametoindex(peer));
+}
+
+static void list_add(struct sbuf *sb, const char *key, const uint32_t *v, uint32_t n)
+{
+	sb_printf(sb, " %s=", key);
+	if (n == 0)
+		sb_add(sb, "-", 1);
+	for (uint32_t i = 0; i < n; i++)
+		sb_printf(sb, "%s%u", i ? "," : "", v[i]);
+}
+
+/* One line of `bpftool net show -j` in this netns, or "-" when it fails or gives nothing. */
+static void reply_bpftool(int step)
+{
+	struct sbuf out = { 0 };
+	char buf[4096];
+	int pipefd[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	if (!bpftool_path || pipe2(pipefd, O_CLOEXEC) < 0) {
+		reply("B %d -", step);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(pipefd[1], 1);
+		dup2(null, 2);
+		execl(bpftool_path, "bpftool", "net", "show", "-j", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (pid > 0 && ((n = read(pipefd[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)))
+		if (n > 0)
+			sb_add(&out, buf, (size_t)n);
+	close(pipefd[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) ||
+	    out.len == 0) {
+		free(out.p);
+		reply("B %d -", step);
+		return;
+	}
+	/* bpftool -j prints one line; fold any newline so the reply stays one line. */
+	for (size_t i = 0; i < out.len; i++)
+		if (out.p[i] == '\n' || out.p[i] == '\r')
+			out.p[i] = ' ';
+	while (out.len && out.p[out.len - 1] == ' ')
+		out.p[--out.len] = 0;
+	reply("B %d %s", step, out.p);
+	free(out.p);
+}
+
+/* Query arrays: the kernel never writes more than the attached count (at most 64 per point). */
+#define QUERY_ARRAY_MAX 1024
+
+static void step_query(int i, const struct step *st)
+{
+	uint32_t n = st->count < QUERY_ARRAY_MAX ? st->count : QUERY_ARRAY_MAX;
+	static uint32_t ids[QUERY_ARRAY_MAX], lids[QUERY_ARRAY_MAX], pfl[QUERY_ARRAY_MAX],
+		lfl[QUERY_ARRAY_MAX];
+	struct attr_prog_query a = {
+		.target_ifindex = dev_of(&st->dev),
+		.attach_type = st->type,
+		.query_flags = st->qflags,
+		.attach_flags = st->aflags,
+		.count = st->count,
+	};
+	struct sbuf sb = { 0 };
+	long ret;
+
+	if (st->count) {
+		memset(ids, 0, n * sizeof(ids[0]));
+		memset(lids, 0, n * sizeof(lids[0]));
+		memset(pfl, 0, n * sizeof(pfl[0]));
+		memset(lfl, 0, n * sizeof(lfl[0]));
+		a.prog_ids = ptr(ids);
+		a.link_ids = ptr(lids);
+		a.prog_attach_flags = ptr(pfl);
+		a.link_attach_flags = ptr(lfl);
+	}
+	ret = sys_bpf(BPF_PROG_QUERY, &a, sizeof(a));
+	sb_printf(&sb, "R %d %ld", i, ret);
+	if (ret == 0 || ret == -ENOSPC) {
+		uint32_t written = a.count < st->count ? a.count : st->count;
+
+		if (written > n)
+			written = n;
+		sb_printf(&sb, " count=%u rev=%llu aflags=%u", a.count,
+			  (unsigned long long)a.revision, a.attach_flags);
+		list_add(&sb, "ids", ids, written);
+		list_add(&sb, "lids", lids, written);
+		list_add(&sb, "pfl", pfl, written);
+		list_add(&sb, "lfl", lfl, written);
+	}
+	sb_send(&sb);
+	reply_bpftool(i);
+}
+
+static void run_step(struct sequence *s, int i)
+{
+	struct step *st = &s->steps[i];
+	struct object *link = st->link >= 0 ? &s->objects[st->link] : NULL;
+	struct object *prog = st->prog >= 0 ? &s->objects[st->prog] : NULL;
+	struct link_info_net info;
+	long ret;
+
+	switch (st->op) {
+	case OP_PROG_ATTACH:
+	case OP_PROG_DETACH: {
+		struct attr_prog_attach a = {
+			.target_ifindex = dev_of(&st->dev),
+			.attach_bpf_fd = fd_of(s, st->prog),
+			.attach_type = st->type,
+			.attach_flags = st->flags,
+			.replace_bpf_fd = ref_value(s, &st->rep),
+			.relative = ref_value(s, &st->rel),
+			.expected_revision = st->rev,
+		};
+
+		ret = sys_bpf(st->op == OP_PROG_ATTACH ? BPF_PROG_ATTACH : BPF_PROG_DETACH, &a, sizeof(a));
+		reply("R %d %ld", i, ret);
+		return;
+	}
+	case OP_LINK_CREATE: {
+		struct attr_link_create a = {
+			.prog_fd = fd_of(s, st->prog),
+			.target_ifindex = dev_of(&st->dev),
+			.attach_type = st->type,
+			.flags = st->flags,
+			.relative = ref_value(s, &st->rel),
+			.expected_revision = st->rev,
+		};
+
+		ret = sys_bpf(BPF_LINK_CREATE, &a, sizeof(a));
+		/* The name now means the new link; an fd it named before stays open (and attached). */
+		link->fd = ret >= 0 ? (int)ret : -1;
+		link->id = ret >= 0 && link_info((int)ret, &info) == 0 ? info.id : 0;
+		reply("R %d %ld id=%u", i, ret, link->id);
+		return;
+	}
+	case OP_LINK_UPDATE: {
+		struct attr_link_update a = {
+			.link_fd = fd_of(s, st->link),
+			.new_prog_fd = fd_of(s, st->prog),
+			.flags = st->flags,
+			.old_prog_fd = fd_of(s, st->old),
+		};
+
+		reply("R %d %ld", i, sys_bpf(BPF_LINK_UPDATE, &a, sizeof(a)));
+		return;
+	}
+	case OP_LINK_DETACH: {
+		struct attr_link_detach a = { .link_fd = fd_of(s, st->link) };
+
+		reply("R %d %ld", i, sys_bpf(BPF_LINK_DETACH, &a, sizeof(a)));
+		return;
+	}
+	case OP_LINK_CLOSE:
+	case OP_PROG_CLOSE: {
+		struct object *o = st->op == OP_LINK_CLOSE ? link : prog;
+
+		ret = close((int)fd_of(s, st->op == OP_LINK_CLOSE ? st->link : st->prog)) ? -errno : 0;
+		o->fd = -1;
+		reply("R %d %ld", i, ret);
+		return;
+	}
+	case OP_LINK_INFO:
+		ret = link_info((int)fd_of(s, st->link), &info);
+		if (ret)
+			reply("R %d %ld", i, ret);
+		else
+			reply("R %d %ld prog=%u ifindex=%u atype=%u", i, ret, info.prog_id, info.ifindex,
+			      info.attach_type);
+		return;
+	case OP_QUERY:
+		step_query(i, st);
+		return;
+	case OP_DEV_CREATE:
+		ret = dev_add(st->kind, st->name, st->peer);
+		reply("R %d %ld", i, ret);
+		if (ret == 0)
+			reply_devices(st->name, st->peer);
+		return;
+	case OP_DEV_DELETE:
+		reply("R %d %d", i, dev_del(dev_of(&st->dev)));
+		return;
+	}
+}
+
+/* ---- per-sequence child ---- */
+
+/* Exit status of a child that already answered FAIL itself. */
+#define CHILD_REPORTED 2
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void child_fail(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply("FAIL %s", msg);
+	_exit(CHILD_REPORTED);
+}
+
+/* A private netns with lo up: every sequence starts with no devices and nothing attached. */
+static void child_netns(void)
+{
+	int ret;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		child_fail("unshare(CLONE_NEWNET): %s (needs CAP_SYS_ADMIN)", strerror(errno));
+	ret = dev_up(dev_index("lo"));
+	if (ret)
+		child_fail("bringing lo up: %s", strerror(-ret));
+}
+
+static void child_devices(const char *kind, const char *name, const char *peer)
+{
+	int ret = dev_add(kind, name, peer);
+
+	/* rtnetlink's answer for a link kind the kernel does not have (e.g. netkit before 6.7). */
+	if (ret == -EOPNOTSUPP)
+		child_fail("unsupported: this kernel cannot create %s devices (creating %s/%s: %s)", kind,
+			   name, peer, strerror(-ret));
+	if (ret)
+		child_fail("creating %s pair %s/%s: %s", kind, name, peer, strerror(-ret));
+}
+
+static void child_sequence(struct sequence *s)
+{
+	child_netns();
+	for (int d = 0; d < s->n_devices; d++) {
+		child_devices(s->devices[d].kind, s->devices[d].name, s->devices[d].peer);
+		reply_devices(s->devices[d].name, s->devices[d].peer);
+	}
+	for (int o = 0; o < s->n_objects; o++) {
+		struct object *obj = &s->objects[o];
+		int fd;
+
+		if (obj->is_link)
+			continue;
+		fd = prog_load(obj->prog_type, obj->name);
+		if (fd < 0)
+			child_fail("loading program %s: %s", obj->name, strerror(-fd));
+		obj->fd = fd;
+		obj->id = prog_id(fd);
+		reply("P %d %u", o, obj->id);
+	}
+	for (int i = 0; i < s->n_steps; i++)
+		run_step(s, i);
+	reply("DONE");
+	_exit(0);
+}
+
+static void child_rawbench(uint64_t n)
+{
+	struct attr_prog_attach a = { .attach_type = BPF_TCX_INGRESS };
+	struct timespec t0, t1;
+	int fd;
+
+	child_netns();
+	child_devices("veth", "mb0", "mb0p");
+	fd = prog_load(BPF_PROG_TYPE_SCHED_CLS, "rawbench");
+	if (fd < 0)
+		child_fail("loading program rawbench: %s", strerror(-fd));
+	a.target_ifindex = dev_index("mb0");
+	a.attach_bpf_fd = (uint32_t)fd;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint64_t k = 0; k < n; k++) {
+		long ret = sys_bpf(BPF_PROG_ATTACH, &a, sizeof(a));
+
+		if (ret == 0)
+			ret = sys_bpf(BPF_PROG_DETACH, &a, sizeof(a));
+		if (ret)
+			child_fail("rawbench iteration %llu: %s", (unsigned long long)k, strerror((int)-ret));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	reply("RAWBENCH %llu %lld", (unsigned long long)n,
+	      (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+	_exit(0);
+}
+
+/* Runs fn(arg) in a child and answers FAIL for it if it died without answering. */
+static void in_child(void (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0) {
+		reply("FAIL fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0)
+		fn(arg);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			reply("FAIL waitpid: %s", strerror(errno));
+			return;
+		}
+	if (WIFSIGNALED(status))
+		reply("FAIL sequence process killed by signal %d", WTERMSIG(status));
+	else if (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != CHILD_REPORTED)
+		reply("FAIL sequence process exited with status %d", WEXITSTATUS(status));
+}
+
+static void run_sequence(void *arg)
+{
+	child_sequence(arg);
+}
+
+static void run_rawbench(void *arg)
+{
+	child_rawbench(*(uint64_t *)arg);
+}
+
+/* ---- main loop ---- */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: mprog-agent [--dev PATH] [--bpftool PATH]\n");
+	exit(2);
+}
+
+#define CHANNEL_FD_MIN 100
+
+/* The protocol channel lives on a high fd, so object fds in a sequence start at 3. */
+static int channel_fd(int fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, CHANNEL_FD_MIN);
+
+	if (high < 0) {
+		perror("mprog-agent: dup");
+		exit(1);
+	}
+	return high;
+}
+
+/* Whatever the agent inherited below the channel would shift the fds objects get. */
+static void close_inherited(void)
+{
+	for (int fd = 3; fd < CHANNEL_FD_MIN; fd++)
+		close(fd);
+}
+
+/* With the channel on stdio, fds 0 and 1 become /dev/null so they stay taken as in a guest. */
+static void stdio_to_null(void)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	if (null < 0) {
+		perror("mprog-agent: /dev/null");
+		exit(1);
+	}
+	dup2(null, 0);
+	dup2(null, 1);
+	if (null > 2)
+		close(null);
+}
+
+int main(int argc, char **argv)
+{
+	const char *dev = NULL;
+	char line[LINE_MAX_LEN], *tok[MAX_TOKENS];
+	struct lineio *in;
+	struct utsname uts;
+	int hello = 0, r;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--dev") && i + 1 < argc)
+			dev = argv[++i];
+		else if (!strcmp(argv[i], "--bpftool") && i + 1 < argc)
+			bpftool_path = argv[++i];
+		else
+			usage();
+	}
+	signal(SIGPIPE, SIG_IGN);
+	in = calloc(1, sizeof(*in));
+	if (!in || uname(&uts) < 0) {
+		perror("mprog-agent");
+		return 1;
+	}
+	if (dev) {
+		int fd = open(dev, O_RDWR | O_NOCTTY);
+
+		if (fd < 0) {
+			fprintf(stderr, "mprog-agent: %s: %s\n", dev, strerror(errno));
+			return 1;
+		}
+		in->fd = out_fd = channel_fd(fd);
+		close(fd);
+	} else {
+		in->fd = channel_fd(0);
+		out_fd = channel_fd(1);
+		stdio_to_null();
+	}
+	close_inherited();
+
+	reply("READY");
+	while ((r = read_line(in, line)) != LINE_EOF) {
+		int ntok;
+
+		if (r == LINE_ERROR) {
+			perror("mprog-agent: read");
+			return 1;
+		}
+		ntok = r == LINE_OK ? tokenize(line, tok) : -1;
+		if (ntok == 0 || (ntok < 0 && !hello))
+			continue; /* console noise before the handshake may be anything */
+		if (ntok < 0) {
+			reply("FAIL line too long or with more than %d tokens", MAX_TOKENS);
+			continue;
+		}
+		if (!strcmp(tok[0], "HELLO")) {
+			hello = 1;
+			reply("HELLO mprog-agent %d %s %s", PROTOCOL_VERSION, uts.release, uts.machine);
+		} else if (!hello) {
+			continue; /* console noise before the handshake */
+		} else if (!strcmp(tok[0], "SEQ")) {
+			struct sequence s;
+
+			if (read_sequence(in, tok, ntok, &s) < 0)
+				return 1;
+			if (s.error[0])
+				reply("FAIL %s", s.error);
+			else
+				in_child(run_sequence, &s);
+			free_sequence(&s);
+		} else if (!strcmp(tok[0], "RAWBENCH")) {
+			uint64_t n;
+
+			if (ntok != 2 || parse_num(tok[1], UINT64_MAX, &n))
+				reply("FAIL bad RAWBENCH line");
+			else
+				in_child(run_rawbench, &n);
+		} else if (!strcmp(tok[0], "BYE")) {
+			return 0;
+		} else {
+			reply("FAIL unknown command %s", tok[0]);
+		}
+	}
+	return 0;
+}
