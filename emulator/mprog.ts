@@ -117,10 +117,11 @@ function bpfMprogPosAfter(entry: BpfMprogEntry, tuple: BpfTuple): number {
 
 /**
  * The BEFORE and AFTER rules of bpf_mprog_attach()/bpf_mprog_detach(): each computes a position
- * from the relative; a position already fixed by REPLACE or the program to detach must agree.
- * Returns the agreed position, -ERANGE below -1 for "none yet", or -errno.
+ * from the relative; a position already fixed (-ERANGE: none yet) by REPLACE or by the program to
+ * detach must agree. With no rule at all, a request without relative and flags means "last".
+ * Returns the agreed position (-1 first .. total last), or -errno.
  */
-function bpfMprogPosRules(entry: BpfMprogEntry, rtuple: BpfTuple, flags: number, idx: number): { idx: number } | number {
+function bpfMprogPosition(k: MprogContext, entry: BpfMprogEntry, rtuple: BpfTuple, flags: number, idx: number): { idx: number } | number {
   if (flags & BPF_F_BEFORE) {
     const tidx = bpfMprogPosBefore(entry, rtuple);
     if (tidx < -1 || (idx >= -1 && tidx !== idx)) return tidx < -1 ? tidx : -ERANGE;
@@ -131,6 +132,11 @@ function bpfMprogPosRules(entry: BpfMprogEntry, rtuple: BpfTuple, flags: number,
     if (tidx < -1 || (idx >= -1 && tidx !== idx)) return tidx < 0 ? tidx : -ERANGE;
     idx = tidx;
   }
+  if (idx < -1) {
+    if (rtuple.prog || flags) return -EINVAL;
+    idx = bpfMprogTotal(entry);
+  }
+  if (idx >= bpfMprogMax(k)) return -ERANGE;
   return { idx };
 }
 
@@ -143,7 +149,8 @@ function bpfMprogReplace(k: LinkTables, entry: BpfMprogEntry, ntuple: BpfTuple, 
   if (!ntuple.link && oprog) bpfProgPut(k, oprog);
 }
 
-/** bpf_mprog_insert(): BEFORE inserts where the relative was, AFTER right after it. */
+/** bpf_mprog_insert(): BEFORE inserts where the relative was, AFTER right after it; at `total`
+ * (AFTER the last, or no rule) it appends. */
 function bpfMprogInsert(entry: BpfMprogEntry, ntuple: BpfTuple, idx: number, flags: number): void {
   const total = bpfMprogTotal(entry);
   if (idx !== total && flags & BPF_F_BEFORE) idx += 1;
@@ -184,18 +191,11 @@ export function bpfMprogAttach(
   } else if (bpfMprogTotal(entry) === bpfMprogMax(k)) {
     return -ERANGE;
   }
-  const pos = bpfMprogPosRules(entry, rtuple, flags, idx);
+  const pos = bpfMprogPosition(k, entry, rtuple, flags, idx);
   if (isErr(pos)) return pos;
-  idx = pos.idx;
-  if (idx < -1) {
-    if (rtuple.prog || flags) return -EINVAL;
-    idx = bpfMprogTotal(entry);
-    flags = BPF_F_AFTER;
-  }
-  if (idx >= bpfMprogMax(k)) return -ERANGE;
   const ntuple = { prog: progNew, link };
-  if (flags & BPF_F_REPLACE) bpfMprogReplace(k, entry, ntuple, idx);
-  else bpfMprogInsert(entry, ntuple, idx, flags);
+  if (flags & BPF_F_REPLACE) bpfMprogReplace(k, entry, ntuple, pos.idx);
+  else bpfMprogInsert(entry, ntuple, pos.idx, flags);
   return 0;
 }
 
@@ -234,17 +234,11 @@ export function bpfMprogDetach(
     if (tidx < 0) return tidx;
     idx = tidx;
   }
-  const pos = bpfMprogPosRules(entry, rtuple, flags, idx);
+  const pos = bpfMprogPosition(k, entry, rtuple, flags, idx);
   if (isErr(pos)) return pos;
-  idx = pos.idx;
-  if (idx < -1) {
-    if (rtuple.prog || flags) return -EINVAL;
-    idx = bpfMprogTotal(entry);
-  }
-  if (idx >= bpfMprogMax(k)) return -ERANGE;
-  const ret = bpfMprogFetch(entry, { prog, link }, idx);
+  const ret = bpfMprogFetch(entry, { prog, link }, pos.idx);
   if (ret) return ret;
-  return bpfMprogDelete(entry, idx);
+  return bpfMprogDelete(entry, pos.idx);
 }
 
 // ---- query ----

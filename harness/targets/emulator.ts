@@ -38,10 +38,7 @@ class EmulatorRun {
   private readonly objIndex = new Map<string, number>();
   readonly raw: RawSequenceResult;
 
-  constructor(
-    private readonly seq: Sequence,
-    profile: Profile,
-  ) {
+  constructor(seq: Sequence, profile: Profile) {
     this.k = new Kernel(profile);
     this.raw = { kernel: `emulator:${profile.name}`, progIds: {}, linkIds: {}, devNames: { 1: 'lo' }, steps: [] };
     [...seq.programs.map((p) => p.name), ...seq.links].forEach((name, i) => this.objIndex.set(name, i));
