@@ -2,7 +2,7 @@
 // and what unregistering a device does to its attach points (dev_tcx_uninstall, netkit_uninit).
 
 import { mprogUninstall } from './attach-point.js';
-import { EEXIST, ENODEV } from './errno.js';
+import { EEXIST, ENODEV, EOPNOTSUPP } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { BpfMprogBundle, BpfMprogEntry } from './mprog.js';
 import type { NetDevice } from './netdev.js';
@@ -39,10 +39,11 @@ function unregister(k: Kernel, dev: NetDevice): void {
   k.net.unregister(dev);
 }
 
-/** RTM_DELLINK on either end of a pair deletes both ends. */
+/** rtnl_delete_link(): either end of a pair deletes both ends; loopback has no dellink. */
 export function devDelete(k: Kernel, ifindex: number): number {
   const dev = k.net.getByIndex(ifindex);
   if (!dev) return -ENODEV;
+  if (dev.kind === 'loopback') return -EOPNOTSUPP;
   unregister(k, dev);
   if (dev.peer) unregister(k, dev.peer);
   return 0;

@@ -10,65 +10,89 @@ import type { QueryAttr, QueryOut } from './mprog.js';
 import { netkitAttachPoint } from './netkit.js';
 import { type BpfProg, bpfProgGet, bpfProgGetType, bpfProgPut } from './prog.js';
 import { tcxAttachPoint } from './tcx.js';
+import { BPF_STRUCT_OPS, attachTypeToProgType, isCgroupProgType, queryHasOtherFamily } from './attach-types.js';
 import {
+  BPF_F_ALLOW_MULTI,
+  BPF_F_ALLOW_OVERRIDE,
   BPF_F_ATTACH_MASK_MPROG,
+  BPF_F_PREORDER,
   BPF_F_QUERY_EFFECTIVE,
   BPF_F_REPLACE,
-  BPF_NETKIT_PEER,
-  BPF_NETKIT_PRIMARY,
   BPF_PROG_TYPE,
   BPF_TCX_EGRESS,
   BPF_TCX_INGRESS,
   type BpfProgType,
 } from './uapi.js';
 
-/** A call the model has no answer for (an attach type outside tcx/netkit that the kernel knows). */
+/** A call the model has no answer for: it reaches an attach family other than tcx and netkit
+ * (cgroup, xdp, sockmap, ...), which the emulator does not model. */
 export class ModelGapError extends Error {
   override name = 'ModelGapError';
 }
 
-/** The attach point behind an attach type, if the profile's kernel has it. */
-function mprogAttachPoint(k: Kernel, type: number): MprogAttachPoint | null {
-  if (type === BPF_TCX_INGRESS || type === BPF_TCX_EGRESS) return k.profile.tcx ? tcxAttachPoint : null;
-  if (type === BPF_NETKIT_PRIMARY || type === BPF_NETKIT_PEER) return k.profile.netkit ? netkitAttachPoint : null;
-  return null;
+function modelGap(what: string, type: number): never {
+  throw new ModelGapError(`${what} with attach type ${type} reaches a family other than tcx/netkit, which the emulator does not model`);
 }
 
-/** attach_type_to_prog_type(), for the attach types modelled: unknown ones are UNSPEC. */
-function attachTypeToProgType(k: Kernel, type: number): BpfProgType {
-  if (mprogAttachPoint(k, type)) return BPF_PROG_TYPE.SCHED_CLS;
-  if (type < 0 || type >= k.profile.maxAttachType || type === BPF_TCX_INGRESS || type === BPF_TCX_EGRESS || type === BPF_NETKIT_PRIMARY || type === BPF_NETKIT_PEER) {
-    return BPF_PROG_TYPE.UNSPEC;
-  }
-  throw new ModelGapError(`attach type ${type} is not tcx or netkit; the emulator models only those`);
+/** The tcx or netkit attach point of an attach type (only asked once the type is known to be
+ * SCHED_CLS, i.e. tcx or netkit in the profile's kernel). */
+function mprogAttachPoint(type: number): MprogAttachPoint {
+  return type === BPF_TCX_INGRESS || type === BPF_TCX_EGRESS ? tcxAttachPoint : netkitAttachPoint;
 }
+
+/** bpf_mprog_supported(). */
+function bpfMprogSupported(ptype: BpfProgType): boolean {
+  return ptype === BPF_PROG_TYPE.SCHED_CLS;
+}
+
+/** The attach_flags check of bpf_prog_attach()/bpf_prog_detach() for non-mprog families. */
+const BPF_F_ATTACH_MASK_BASE = BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI | BPF_F_REPLACE | BPF_F_PREORDER;
 
 export interface ProgAttachAttr extends MprogAttachAttr {
   attach_bpf_fd: number;
 }
 
-/** bpf_prog_attach(). The attached slot keeps the program reference taken here. */
+/** bpf_prog_attach(). */
 export function bpfProgAttach(k: Kernel, attr: ProgAttachAttr): number {
-  const ptype = attachTypeToProgType(k, attr.attach_type);
+  const ptype = attachTypeToProgType(k.profile, attr.attach_type);
   if (ptype === BPF_PROG_TYPE.UNSPEC) return -EINVAL;
-  if (attr.attach_flags & ~BPF_F_ATTACH_MASK_MPROG) return -EINVAL;
+  if (bpfMprogSupported(ptype)) {
+    if (attr.attach_flags & ~BPF_F_ATTACH_MASK_MPROG) return -EINVAL;
+  } else if (isCgroupProgType(ptype)) {
+    if (attr.attach_flags & ~(BPF_F_ATTACH_MASK_BASE | BPF_F_ATTACH_MASK_MPROG)) return -EINVAL;
+  } else {
+    if (attr.attach_flags & ~BPF_F_ATTACH_MASK_BASE) return -EINVAL;
+    if (attr.relative_fd || attr.expected_revision) return -EINVAL;
+  }
   const prog = bpfProgGetType(k, attr.attach_bpf_fd, ptype);
   if (isErr(prog)) return prog;
-  return mprogProgAttach(k, mprogAttachPoint(k, attr.attach_type)!, attr, prog);
+  if (bpfProgAttachCheckAttachType(k, prog, attr.attach_type)) return -EINVAL;
+  if (isCgroupProgType(ptype)) modelGap('BPF_PROG_ATTACH', attr.attach_type);
+  if (ptype !== BPF_PROG_TYPE.SCHED_CLS) return -EINVAL; // the switch's default: xdp has no opts attach
+  return mprogProgAttach(k, mprogAttachPoint(attr.attach_type), attr, prog);
 }
 
 /** bpf_prog_detach(). attach_bpf_fd 0 means "no program": the flags pick the slot. */
 export function bpfProgDetach(k: Kernel, attr: ProgAttachAttr): number {
-  const ptype = attachTypeToProgType(k, attr.attach_type);
-  if (ptype === BPF_PROG_TYPE.UNSPEC) return -EINVAL;
-  if (attr.attach_flags & ~BPF_F_ATTACH_MASK_MPROG) return -EINVAL;
+  const ptype = attachTypeToProgType(k.profile, attr.attach_type);
   let prog: BpfProg | null = null;
-  if (attr.attach_bpf_fd) {
-    const p = bpfProgGetType(k, attr.attach_bpf_fd, ptype);
-    if (isErr(p)) return p;
-    prog = p;
+  if (bpfMprogSupported(ptype)) {
+    if (attr.attach_flags & ~BPF_F_ATTACH_MASK_MPROG) return -EINVAL;
+    if (attr.attach_bpf_fd) {
+      const p = bpfProgGetType(k, attr.attach_bpf_fd, ptype);
+      if (isErr(p)) return p;
+      prog = p;
+    }
+    return mprogProgDetach(k, mprogAttachPoint(attr.attach_type), attr, prog);
   }
-  return mprogProgDetach(k, mprogAttachPoint(k, attr.attach_type)!, attr, prog);
+  if (isCgroupProgType(ptype)) {
+    if (attr.attach_flags || attr.relative_fd) return -EINVAL;
+  } else if (attr.attach_flags || attr.relative_fd || attr.expected_revision) {
+    return -EINVAL;
+  }
+  const family = [BPF_PROG_TYPE.SK_MSG, BPF_PROG_TYPE.SK_SKB, BPF_PROG_TYPE.LIRC_MODE2, BPF_PROG_TYPE.FLOW_DISSECTOR] as number[];
+  if (isCgroupProgType(ptype) || family.includes(ptype)) modelGap('BPF_PROG_DETACH', attr.attach_type);
+  return -EINVAL;
 }
 
 export interface ProgQueryAttr extends QueryAttr {
@@ -79,16 +103,18 @@ export interface ProgQueryAttr extends QueryAttr {
 /** bpf_prog_query(). */
 export function bpfProgQuery(k: Kernel, attr: ProgQueryAttr): QueryOut | number {
   if (attr.query_flags & ~BPF_F_QUERY_EFFECTIVE) return -EINVAL;
-  if (attachTypeToProgType(k, attr.attach_type) === BPF_PROG_TYPE.UNSPEC) return -EINVAL;
-  return mprogProgQuery(k, mprogAttachPoint(k, attr.attach_type)!, attr.target_ifindex, attr.attach_type, attr);
+  const ptype = attachTypeToProgType(k.profile, attr.attach_type);
+  if (bpfMprogSupported(ptype)) return mprogProgQuery(k, mprogAttachPoint(attr.attach_type), attr.target_ifindex, attr.attach_type, attr);
+  if (queryHasOtherFamily(k.profile, attr.attach_type)) modelGap('BPF_PROG_QUERY', attr.attach_type);
+  return -EINVAL;
 }
 
-/** bpf_prog_attach_check_attach_type(): SCHED_CLS goes only to tcx and netkit; the other modelled
- * program types only to attach types of their own kind, which are not modelled. */
+/** bpf_prog_attach_check_attach_type(), for the program types a sequence can load. */
 function bpfProgAttachCheckAttachType(k: Kernel, prog: BpfProg, type: number): number {
-  const ptype = attachTypeToProgType(k, type);
+  const ptype = attachTypeToProgType(k.profile, type);
   if (prog.type === BPF_PROG_TYPE.SCHED_CLS) return ptype === BPF_PROG_TYPE.SCHED_CLS ? 0 : -EINVAL;
-  return -EINVAL;
+  // CGROUP_SKB (no expected attach type enforced) and the default case (xdp): the types must match.
+  return ptype === BPF_PROG_TYPE.UNSPEC || ptype !== prog.type ? -EINVAL : 0;
 }
 
 export interface LinkCreateAttr extends MprogLinkAttr {
@@ -97,11 +123,13 @@ export interface LinkCreateAttr extends MprogLinkAttr {
 
 /** link_create(). Returns the new link's fd. */
 export function linkCreate(k: Kernel, attr: LinkCreateAttr): number {
+  if (attr.attach_type === BPF_STRUCT_OPS && attr.attach_type < k.profile.maxAttachType) modelGap('BPF_LINK_CREATE', attr.attach_type);
   const prog = bpfProgGet(k, attr.prog_fd);
   if (isErr(prog)) return prog;
   const ret = bpfProgAttachCheckAttachType(k, prog, attr.attach_type);
   if (ret) return ret;
-  return mprogLinkAttach(k, mprogAttachPoint(k, attr.attach_type)!, k.mprogLinkOps, attr, prog);
+  if (prog.type !== BPF_PROG_TYPE.SCHED_CLS) modelGap('BPF_LINK_CREATE', attr.attach_type); // cgroup or xdp link
+  return mprogLinkAttach(k, mprogAttachPoint(attr.attach_type), k.mprogLinkOps, attr, prog);
 }
 
 export interface LinkUpdateAttr {

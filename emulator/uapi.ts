@@ -5,6 +5,19 @@ export const BPF_PROG_TYPE = {
   SCHED_CLS: 3,
   XDP: 6,
   CGROUP_SKB: 8,
+  CGROUP_SOCK: 9,
+  SOCK_OPS: 13,
+  SK_SKB: 14,
+  CGROUP_DEVICE: 15,
+  SK_MSG: 16,
+  CGROUP_SOCK_ADDR: 18,
+  LIRC_MODE2: 20,
+  FLOW_DISSECTOR: 22,
+  CGROUP_SYSCTL: 23,
+  CGROUP_SOCKOPT: 25,
+  TRACING: 26,
+  LSM: 29,
+  SK_LOOKUP: 30,
 } as const;
 export type BpfProgType = (typeof BPF_PROG_TYPE)[keyof typeof BPF_PROG_TYPE];
 

@@ -5,6 +5,14 @@ import { errnoName } from '../emulator/errno.js';
 import { attachTypeName } from '../emulator/uapi.js';
 import type { NameOrId, RawSequenceResult, RawStepResult, Sequence, StepResult } from './seq/types.js';
 
+/** Every network namespace has its loopback device at ifindex 1 (LOOPBACK_IFINDEX). */
+const LOOPBACK_IFINDEX = 1;
+
+function devName(devNames: Record<number, string>, ifindex: number): string | null {
+  if (ifindex === 0) return null;
+  return devNames[ifindex] ?? (ifindex === LOOPBACK_IFINDEX ? 'lo' : `#${ifindex}`);
+}
+
 function inverse(ids: Record<string, number>): Map<number, string> {
   const names = new Map<number, string>();
   for (const [name, id] of Object.entries(ids)) if (id) names.set(id, name);
@@ -35,7 +43,7 @@ function normaliseStep(seq: Sequence, raw: RawStepResult, index: number, progs: 
     const li = raw.link_info;
     result.link_info = {
       prog: nameOf(progs, li.prog_id),
-      dev: li.ifindex === 0 ? null : (devNames[li.ifindex] ?? `#${li.ifindex}`),
+      dev: devName(devNames, li.ifindex),
       attach_type: attachTypeName(li.attach_type),
     };
   }

@@ -40,7 +40,7 @@ class EmulatorRun {
 
   constructor(seq: Sequence, profile: Profile) {
     this.k = new Kernel(profile);
-    this.raw = { kernel: `emulator:${profile.name}`, progIds: {}, linkIds: {}, devNames: { 1: 'lo' }, steps: [] };
+    this.raw = { kernel: `emulator:${profile.name}`, progIds: {}, linkIds: {}, devNames: {}, steps: [] };
     [...seq.programs.map((p) => p.name), ...seq.links].forEach((name, i) => this.objIndex.set(name, i));
     for (const dev of seq.devices) this.createPair(dev.kind, dev.name, dev.peer);
     for (const prog of seq.programs) {

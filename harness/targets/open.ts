@@ -11,10 +11,9 @@ export async function openTarget(spec: string): Promise<Target> {
   const [kind, ...rest] = spec.split(':');
   if (kind === 'emulator' && rest.length <= 1) return new EmulatorTarget(rest[0] || DEFAULT_PROFILE);
   if (kind === 'host' && rest.length === 0) return new HostTarget();
-  if (kind === 'qemu' && rest.length >= 2) {
-    const arch = rest.pop()!;
+  if (kind === 'qemu') {
     const { QemuTarget } = await import('./qemu.js');
-    return new QemuTarget(rest.join(':'), arch);
+    return new QemuTarget(spec);
   }
   throw new TargetError('unusable', `unknown target "${spec}" (expected one of: ${TARGET_SPECS})`);
 }
