@@ -6,7 +6,7 @@ import { attachTypeName } from '../emulator/uapi.js';
 import type { NameOrId, RawSequenceResult, RawStepResult, Sequence, StepResult } from './seq/types.js';
 
 /** Every network namespace has its loopback device at ifindex 1 (LOOPBACK_IFINDEX). */
-const LOOPBACK_IFINDEX = 1;
+export const LOOPBACK_IFINDEX = 1;
 
 function devName(devNames: Record<number, string>, ifindex: number): string | null {
   if (ifindex === 0) return null;

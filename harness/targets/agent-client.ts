@@ -2,6 +2,7 @@
 // sequence to protocol lines, reads the agent's replies back into a RawSequenceResult, and
 // cross-checks every full query answer against what bpftool saw in the same netns.
 
+import { LOOPBACK_IFINDEX } from '../normalise.js';
 import type {
   DevRef,
   RawLinkInfo,
@@ -261,7 +262,7 @@ export class AgentClient {
       steps: [],
     };
     const replay: Replay = { raw, bpftool: new Map(), queryIfindex: new Map() };
-    const ifindexOf = new Map<string, number>();
+    const ifindexOf = new Map<string, number>([['lo', LOOPBACK_IFINDEX]]);
     const fail = (message: string): TargetError => new TargetError('agent-error', `${seq.file}: ${message}`);
 
     for (;;) {
