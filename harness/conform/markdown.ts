@@ -1,0 +1,54 @@
+// A Markdown summary for a CI job summary ($GITHUB_STEP_SUMMARY and the like): the verdict, the
+// kernel x arch table, then each failed pair with its divergent steps side by side. Job
+// summaries have a size limit, so the detail is capped; results.jsonl has all of it.
+
+import { expectFailureLine, fieldRows } from './divergence.js';
+import { targetLabel, type ResultRecord, type TargetPlan } from './records.js';
+import { COUNT_COLUMNS, type Report, VERDICTS, countCells, failureSummary, needsLook } from './report.js';
+
+/** Failed pairs shown in full, and divergent steps shown per pair. */
+const MAX_PAIRS = 50;
+const MAX_STEPS = 10;
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function code(text: string): string {
+  return `<code>${text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/\|/g, '&#124;')}</code>`;
+}
+
+function summaryTable(report: Report): string {
+  const head = `| ${['kernel', 'arch', 'release', 'profile', ...COUNT_COLUMNS].join(' | ')} |`;
+  const rows = report.targets.map((s) =>
+    `| ${[s.target.kernel, s.target.arch, s.releases.join(', ') || '-', s.profiles.join(', ') || '-', ...countCells(s.counts)].map(cell).join(' | ')} |`,
+  );
+  const total = `| **total** | | | | ${countCells(report.totals).join(' | ')} |`;
+  return [head, `|${'---|'.repeat(10)}`, ...rows, total].join('\n');
+}
+
+function pairDetail(target: TargetPlan, r: ResultRecord): string {
+  const out = [`<details><summary><b>${cell(r.name)}</b> on ${cell(targetLabel(target))}: ${cell(failureSummary(r))}</summary>`, ''];
+  out.push(`File \`${r.sequence}\`, kernel ${r.release ?? '-'}, emulator profile ${r.profile ?? '-'}.`, '');
+  for (const d of r.divergences.slice(0, MAX_STEPS)) {
+    out.push(`**step ${d.step}** \`${d.op}\``, '', '| | field | kernel | emulator |', '|---|---|---|---|');
+    for (const f of fieldRows(d)) out.push(`| ${f.differs ? '✗' : ''} | ${f.path} | ${code(f.kernel)} | ${code(f.emulator)} |`);
+    out.push('');
+  }
+  if (r.divergences.length > MAX_STEPS) out.push(`…and ${r.divergences.length - MAX_STEPS} more divergent steps (results.jsonl).`, '');
+  for (const f of r.expectFailures) out.push(`- ${cell(expectFailureLine(f))}`);
+  if (r.fault?.console) out.push('', `Console log: \`${r.fault.console}\``);
+  out.push('', '</details>');
+  return out.join('\n');
+}
+
+export function markdown(report: Report): string {
+  const icon = report.status === 0 ? '✅' : '❌';
+  const out = [`## mprog conform: ${icon} ${VERDICTS[report.status]}`, '', summaryTable(report), ''];
+  for (const note of report.notes) out.push(`> **${cell(note)}**`, '');
+  const bad = report.pairs.filter((p) => needsLook(p.record));
+  if (bad.length) out.push(`### ${bad.length} failed`, '');
+  for (const p of bad.slice(0, MAX_PAIRS)) out.push(pairDetail(p.target, p.record), '');
+  if (bad.length > MAX_PAIRS) out.push(`…and ${bad.length - MAX_PAIRS} more (results.jsonl, junit.xml).`, '');
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,115 @@
+// The records of a conformance run, as stored one per line in results.jsonl: the plan first,
+// then one record per finished sequence x target pair (and one per target that could not be
+// used). Every report (terminal, JUnit, TAP, Markdown, merge) is built from these alone.
+
+import type { StepDivergence } from '../diff.js';
+import type { ExpectFailure } from '../replay.js';
+import type { StepResult } from '../seq/types.js';
+import type { TargetFaultKind } from '../targets/target.js';
+
+export const RESULTS_FORMAT = 'mprog-conform/1';
+export const RESULTS_FILE = 'results.jsonl';
+
+/** Bad input from the user (a flag, a corpus file, an output directory): exit 2, no stack trace. */
+export class BadInput {
+  constructor(readonly message: string) {}
+}
+
+export interface Shard {
+  /** 1-based. */
+  index: number;
+  count: number;
+}
+
+/** One place the corpus is replayed on, besides the emulator. */
+export interface TargetPlan {
+  /** The openTarget() spec: `host`, `qemu:debian-6.12:x86_64`. */
+  spec: string;
+  /** What the user named: `host`, `debian-6.12` or a kernel image path. */
+  kernel: string;
+  arch: string;
+}
+
+export interface SequencePlan {
+  /** The file as shown to the user (relative to the working directory); unique in a run. */
+  key: string;
+  name: string;
+  steps: number;
+  /** Of the parsed sequence: a resumed or merged run must have replayed the same content. */
+  hash: string;
+}
+
+export interface PlanRecord {
+  type: 'plan';
+  format: typeof RESULTS_FORMAT;
+  shard: Shard | null;
+  /** The emulator profile forced for every target, or null: picked from each kernel's release. */
+  profile: string | null;
+  targets: TargetPlan[];
+  sequences: SequencePlan[];
+}
+
+/** pass: all steps agree and every expect held; fail: a divergence or a failed expect. */
+export type Outcome = 'pass' | 'fail' | 'unsupported' | 'error' | 'crash';
+
+/** Beyond the targets' own kinds: problems found by the conformance run itself. */
+export type FaultKind = TargetFaultKind | 'model-gap' | 'no-profile' | 'not-run';
+
+export interface Fault {
+  kind: FaultKind;
+  message: string;
+  /** The saved console log, relative to the output directory. */
+  console?: string;
+}
+
+export interface SideExpectFailure extends ExpectFailure {
+  /** Whose result missed the expect. */
+  side: 'kernel' | 'emulator';
+}
+
+export interface ResultRecord {
+  type: 'result';
+  sequence: string;
+  name: string;
+  target: string;
+  /** The target kernel's release, when the target came up. */
+  release: string | null;
+  /** The emulator profile the kernel was compared with. */
+  profile: string | null;
+  outcome: Outcome;
+  steps: number;
+  /** left = kernel, right = emulator. */
+  divergences: StepDivergence[];
+  expectFailures: SideExpectFailure[];
+  fault?: Fault;
+  ms: number;
+  results?: { kernel: StepResult[]; emulator: StepResult[] };
+}
+
+/** A target that could not replay anything (it would not start, or no profile fits its kernel). */
+export interface TargetFaultRecord {
+  type: 'target-fault';
+  target: string;
+  release: string | null;
+  fault: Fault;
+}
+
+export type RunRecord = PlanRecord | ResultRecord | TargetFaultRecord;
+
+export function pairKey(sequence: string, target: string): string {
+  return `${sequence}\u0000${target}`;
+}
+
+export function targetLabel(t: TargetPlan): string {
+  return `${t.kernel} ${t.arch}`;
+}
+
+/**
+ * How a target fault counts. Only a kernel that panicked or stopped answering is a crash (exit
+ * 3); a guest that never came up (bad image, QEMU refused it) is an unusable target (exit 2).
+ */
+export function outcomeOfFault(kind: FaultKind): Outcome {
+  if (kind === 'unsupported') return 'unsupported';
+  if (kind === 'panic' || kind === 'timeout') return 'crash';
+  return 'error';
+}

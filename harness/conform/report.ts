@@ -1,0 +1,144 @@
+// The report of a run (or of merged shards): every planned pair with its outcome, totals per
+// target, and the exit status. Terminal, JUnit, TAP and Markdown all render this one model.
+
+import { type Outcome, type PlanRecord, type ResultRecord, type SequencePlan, type TargetFaultRecord, type TargetPlan, outcomeOfFault, pairKey } from './records.js';
+
+export interface Counts {
+  sequences: number;
+  /** Steps replayed (of the pairs that ran to the end). */
+  steps: number;
+  divergentSteps: number;
+  expectFailures: number;
+  passed: number;
+  failed: number;
+  unsupported: number;
+  errors: number;
+  crashes: number;
+}
+
+export interface TargetSummary {
+  target: TargetPlan;
+  /** Kernel releases and emulator profiles seen (more than one only if a run mixed them). */
+  releases: string[];
+  profiles: string[];
+  counts: Counts;
+}
+
+export type ExitStatus = 0 | 1 | 2 | 3;
+
+export interface Report {
+  targets: TargetSummary[];
+  /** Every planned pair: target-major, then in sequence order. */
+  pairs: { target: TargetPlan; sequence: SequencePlan; record: ResultRecord }[];
+  totals: Counts;
+  /** Problems with the run as a whole (e.g. a shard missing from a merge); each makes the status 2. */
+  notes: string[];
+  status: ExitStatus;
+}
+
+function zero(): Counts {
+  return { sequences: 0, steps: 0, divergentSteps: 0, expectFailures: 0, passed: 0, failed: 0, unsupported: 0, errors: 0, crashes: 0 };
+}
+
+const OUTCOME_COUNT: Record<Outcome, keyof Counts> = { pass: 'passed', fail: 'failed', unsupported: 'unsupported', error: 'errors', crash: 'crashes' };
+
+function add(counts: Counts, r: ResultRecord): void {
+  counts.sequences++;
+  counts[OUTCOME_COUNT[r.outcome]]++;
+  if (r.outcome === 'pass' || r.outcome === 'fail') counts.steps += r.steps;
+  counts.divergentSteps += r.divergences.length;
+  counts.expectFailures += r.expectFailures.length;
+}
+
+/** A planned pair with no result: the target never came up, or the run stopped before it. */
+function missing(target: TargetPlan, seq: SequencePlan, fault: TargetFaultRecord | undefined): ResultRecord {
+  const f = fault?.fault ?? { kind: 'not-run' as const, message: 'not run: the run stopped before this pair (continue it with --resume)' };
+  return {
+    type: 'result',
+    sequence: seq.key,
+    name: seq.name,
+    target: target.spec,
+    release: fault?.release ?? null,
+    profile: null,
+    outcome: outcomeOfFault(f.kind),
+    steps: seq.steps,
+    divergences: [],
+    expectFailures: [],
+    fault: f,
+    ms: 0,
+  };
+}
+
+/** Crash beats bad input beats divergence: the most urgent thing decides the status. */
+function statusOf(totals: Counts, notes: string[]): ExitStatus {
+  if (totals.crashes > 0) return 3;
+  if (totals.errors > 0 || notes.length > 0) return 2;
+  if (totals.failed > 0) return 1;
+  return 0;
+}
+
+/**
+ * One report from one or more plans (shards) and their records. A later record of a pair
+ * replaces an earlier one; records of pairs no plan has are ignored.
+ */
+export function buildReport(plans: PlanRecord[], records: (ResultRecord | TargetFaultRecord)[], notes: string[] = []): Report {
+  const results = new Map<string, ResultRecord>();
+  const targetFaults = new Map<string, TargetFaultRecord>();
+  for (const r of records) {
+    if (r.type === 'result') results.set(pairKey(r.sequence, r.target), r);
+    else targetFaults.set(r.target, r);
+  }
+  const targets = new Map<string, { target: TargetPlan; sequences: Map<string, SequencePlan> }>();
+  for (const plan of plans) {
+    for (const target of plan.targets) {
+      const entry = targets.get(target.spec) ?? { target, sequences: new Map() };
+      for (const seq of plan.sequences) entry.sequences.set(seq.key, seq);
+      targets.set(target.spec, entry);
+    }
+  }
+  const report: Report = { targets: [], pairs: [], totals: zero(), notes, status: 0 };
+  for (const { target, sequences } of targets.values()) {
+    const summary: TargetSummary = { target, releases: [], profiles: [], counts: zero() };
+    for (const seq of [...sequences.values()].sort((a, b) => (a.key < b.key ? -1 : 1))) {
+      const record = results.get(pairKey(seq.key, target.spec)) ?? missing(target, seq, targetFaults.get(target.spec));
+      report.pairs.push({ target, sequence: seq, record });
+      add(summary.counts, record);
+      add(report.totals, record);
+      if (record.release && !summary.releases.includes(record.release)) summary.releases.push(record.release);
+      if (record.profile && !summary.profiles.includes(record.profile)) summary.profiles.push(record.profile);
+    }
+    report.targets.push(summary);
+  }
+  report.status = statusOf(report.totals, notes);
+  return report;
+}
+
+/** A pair that needs a look: it diverged, missed an expect, or its target faulted. */
+export function needsLook(r: ResultRecord): boolean {
+  return r.outcome !== 'pass' && r.outcome !== 'unsupported';
+}
+
+/** What each exit status means, for the last line of a report. */
+export const VERDICTS: Record<ExitStatus, string> = {
+  0: 'all agree',
+  1: 'divergences found',
+  2: 'bad input or an unusable target',
+  3: 'a kernel crashed or hung',
+};
+
+/** The count columns of the kernel x arch summary table, with their cells. */
+export const COUNT_COLUMNS = ['sequences', 'steps', 'divergent steps', 'failed expects', 'unsupported', 'faults'];
+
+export function countCells(c: Counts): string[] {
+  return [c.sequences, c.steps, c.divergentSteps, c.expectFailures, c.unsupported, c.errors + c.crashes].map(String);
+}
+
+/** "2 divergent steps, 1 failed expect": what went wrong in a failed pair, in a few words. */
+export function failureSummary(r: ResultRecord): string {
+  const parts: string[] = [];
+  const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
+  if (r.divergences.length) parts.push(n(r.divergences.length, 'divergent step'));
+  if (r.expectFailures.length) parts.push(n(r.expectFailures.length, 'failed expect'));
+  if (r.fault) parts.push(`${r.fault.kind}: ${r.fault.message}`);
+  return parts.join(', ');
+}

@@ -1,0 +1,236 @@
+// Running a plan: each target replays its sequences one after another (one VM is one target),
+// several targets at once; every sequence is also replayed on the emulator with the profile of
+// the target's kernel, the two diffed step by step, and the pair's record stored at once.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { ModelGapError } from '../../emulator/syscall.js';
+import { type Profile, profileForRelease } from '../../emulator/profiles.js';
+import { diffResults } from '../diff.js';
+import { replaySequence } from '../replay.js';
+import type { Sequence } from '../seq/types.js';
+import { runOnEmulator } from '../targets/emulator.js';
+import { openTarget } from '../targets/open.js';
+import { type Target, TargetError } from '../targets/target.js';
+import { writeReports } from './outputs.js';
+import { type ConformRequest, type Plan, makePlan } from './plan.js';
+import { BadInput, type Fault, type PlanRecord, type ResultRecord, type TargetFaultRecord, type TargetPlan, outcomeOfFault, pairKey } from './records.js';
+import { type Report, buildReport } from './report.js';
+import { ResultsStore, prepareOutDir } from './store.js';
+
+export const DEFAULT_OUT = 'out/conform';
+
+export type ProgressEvent =
+  /** alreadyDone: pairs finished by the run being resumed, by target spec. */
+  | { type: 'start'; plan: PlanRecord; jobs: number; alreadyDone: Record<string, number> }
+  | { type: 'target-start'; target: TargetPlan }
+  | { type: 'target-up'; target: TargetPlan; release: string; profile: string }
+  | { type: 'pair-start'; target: TargetPlan; sequence: string; name: string }
+  | { type: 'pair-done'; target: TargetPlan; record: ResultRecord }
+  | { type: 'target-fault'; target: TargetPlan; record: TargetFaultRecord };
+
+export interface RunOptions extends ConformRequest {
+  outDir: string;
+  /** Targets replayed at once; null: as many as there are cores (and targets). */
+  jobs: number | null;
+  resume: boolean;
+  onProgress?: (event: ProgressEvent) => void;
+  /** How a target spec becomes a Target; tests pass real targets with options the CLI has not. */
+  openTarget?: (spec: string) => Promise<Target>;
+}
+
+/** The emulator with a given profile object (the CLI's profiles or a test's mutant) as a Target. */
+function emulatorTarget(profile: Profile): Target {
+  return {
+    spec: `emulator:${profile.name}`,
+    kernel: async () => `emulator:${profile.name}`,
+    run: async (seq) => runOnEmulator(seq, profile),
+    close: async () => {},
+  };
+}
+
+/** Shared by the workers of one run. */
+interface RunContext {
+  outDir: string;
+  /** Stores a record (before anything else learns of it) and keeps it for the report. */
+  keep: (record: ResultRecord | TargetFaultRecord) => void;
+  finished: Set<string>;
+  profile: Profile | null;
+  open: (spec: string) => Promise<Target>;
+  emit: (event: ProgressEvent) => void;
+}
+
+function slug(text: string): string {
+  return text.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
+}
+
+/** What a thrown error says about the pair or target; a kernel's console tail is saved in the output directory. */
+function faultOf(ctx: RunContext, err: unknown, logName: string): Fault {
+  if (err instanceof ModelGapError) return { kind: 'model-gap', message: `emulator: ${err.message}` };
+  if (!(err instanceof TargetError)) {
+    // Not a target's answer but a bug or an environment problem: recorded, never a stack trace.
+    return { kind: 'harness-fault', message: err instanceof Error ? err.message : String(err) };
+  }
+  const fault: Fault = { kind: err.kind, message: err.message };
+  if (err.console) {
+    const rel = join('console', `${slug(logName)}.log`);
+    mkdirSync(join(ctx.outDir, 'console'), { recursive: true });
+    writeFileSync(join(ctx.outDir, rel), err.console);
+    fault.console = rel;
+  }
+  return fault;
+}
+
+/** The record of a pair that got no answer: the fault is its result. */
+function faultRecord(seq: Sequence, tp: TargetPlan, release: string | null, profile: string | null, fault: Fault, ms: number): ResultRecord {
+  const { file: sequence, name } = seq;
+  return { type: 'result', sequence, name, target: tp.spec, release, profile, outcome: outcomeOfFault(fault.kind), steps: seq.steps.length, divergences: [], expectFailures: [], fault, ms };
+}
+
+async function runPair(ctx: RunContext, up: Up, tp: TargetPlan, seq: Sequence): Promise<ResultRecord> {
+  const started = Date.now();
+  try {
+    const kernel = await replaySequence(up.target, seq);
+    const emulator = await replaySequence(emulatorTarget(up.profile), seq);
+    const divergences = diffResults(kernel.report.results, emulator.report.results);
+    const expectFailures = [
+      ...kernel.expectFailures.map((f) => ({ side: 'kernel' as const, ...f })),
+      ...emulator.expectFailures.map((f) => ({ side: 'emulator' as const, ...f })),
+    ];
+    return {
+      type: 'result',
+      sequence: seq.file,
+      name: seq.name,
+      target: tp.spec,
+      release: up.release,
+      profile: up.profile.name,
+      outcome: divergences.length || expectFailures.length ? 'fail' : 'pass',
+      steps: seq.steps.length,
+      divergences,
+      expectFailures,
+      ms: Date.now() - started,
+      results: { kernel: kernel.report.results, emulator: emulator.report.results },
+    };
+  } catch (err) {
+    const fault = faultOf(ctx, err, `${tp.spec}--${seq.file}`);
+    return faultRecord(seq, tp, up.release, up.profile.name, fault, Date.now() - started);
+  }
+}
+
+interface Up {
+  target: Target;
+  release: string;
+  profile: Profile;
+}
+
+/** Starts the target and picks the emulator profile for its kernel; a fault means nothing can run on it. */
+async function bringUp(ctx: RunContext, tp: TargetPlan): Promise<Up | TargetFaultRecord> {
+  let target: Target | undefined;
+  let release: string | null = null;
+  try {
+    target = await ctx.open(tp.spec);
+    release = await target.kernel();
+    const profile = ctx.profile ?? profileForRelease(release);
+    if (profile) return { target, release, profile };
+    await target.close();
+    const fault: Fault = { kind: 'no-profile', message: `no emulator profile fits kernel ${release} (profiles cover 6.1 and later); choose one with --profile` };
+    return { type: 'target-fault', target: tp.spec, release, fault };
+  } catch (err) {
+    await target?.close().catch(() => undefined);
+    return { type: 'target-fault', target: tp.spec, release, fault: faultOf(ctx, err, tp.spec) };
+  }
+}
+
+/**
+ * Faults after which the target cannot answer again (its kernel no longer boots, its tools are
+ * gone): the rest of its pairs are left for a resumed run instead of each waiting for a deadline.
+ */
+const TARGET_ENDING: readonly string[] = ['boot-fail', 'unusable'];
+
+function targetFault(ctx: RunContext, tp: TargetPlan, record: TargetFaultRecord): void {
+  ctx.keep(record);
+  ctx.emit({ type: 'target-fault', target: tp, record });
+}
+
+async function runTarget(ctx: RunContext, tp: TargetPlan, seqs: Sequence[]): Promise<void> {
+  const todo = seqs.filter((s) => !ctx.finished.has(pairKey(s.file, tp.spec)));
+  if (todo.length === 0) return;
+  ctx.emit({ type: 'target-start', target: tp });
+  const up = await bringUp(ctx, tp);
+  if ('type' in up) {
+    // A kernel without the feature is the answer for every pair (resume skips them); anything else is retried.
+    if (up.fault.kind === 'unsupported') for (const seq of todo) finish(ctx, tp, faultRecord(seq, tp, up.release, null, up.fault, 0));
+    else targetFault(ctx, tp, up);
+    return;
+  }
+  ctx.emit({ type: 'target-up', target: tp, release: up.release, profile: up.profile.name });
+  try {
+    for (const seq of todo) {
+      ctx.emit({ type: 'pair-start', target: tp, sequence: seq.file, name: seq.name });
+      const record = await runPair(ctx, up, tp, seq);
+      finish(ctx, tp, record);
+      if (record.fault && TARGET_ENDING.includes(record.fault.kind)) {
+        const rest = todo.length - todo.indexOf(seq) - 1;
+        const fault: Fault = { kind: 'not-run', message: `not run: ${tp.spec} stopped answering (${record.fault.kind} in ${seq.name}); continue with --resume` };
+        if (rest) targetFault(ctx, tp, { type: 'target-fault', target: tp.spec, release: up.release, fault });
+        break;
+      }
+    }
+  } finally {
+    await up.target.close().catch(() => undefined);
+  }
+}
+
+function finish(ctx: RunContext, tp: TargetPlan, record: ResultRecord): void {
+  ctx.keep(record);
+  ctx.emit({ type: 'pair-done', target: tp, record });
+}
+
+/** Runs `work` over `items`, at most `jobs` at a time. */
+async function pool<T>(items: T[], jobs: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
+}
+
+function doneByTarget(plan: Plan, finished: Set<string>): Record<string, number> {
+  const done: Record<string, number> = {};
+  for (const t of plan.record.targets) done[t.spec] = plan.sequences.filter((s) => finished.has(pairKey(s.file, t.spec))).length;
+  return done;
+}
+
+export interface ConformDone {
+  report: Report;
+  outDir: string;
+}
+
+/** The whole `mprog conform`: plan, run (or resume), and write every report file. */
+export async function runConform(options: RunOptions): Promise<ConformDone | BadInput> {
+  const plan = makePlan(options);
+  if (plan instanceof BadInput) return plan;
+  const unwritable = prepareOutDir(options.outDir);
+  if (unwritable) return unwritable;
+  const store = options.resume ? ResultsStore.resume(options.outDir, plan.record) : ResultsStore.create(options.outDir, plan.record);
+  if (store instanceof BadInput) return store;
+  const collected: (ResultRecord | TargetFaultRecord)[] = [...store.previous];
+  const ctx: RunContext = {
+    outDir: options.outDir,
+    keep: (record) => {
+      store.append(record);
+      collected.push(record);
+    },
+    finished: store.finished(),
+    profile: options.profile,
+    open: options.openTarget ?? openTarget,
+    emit: options.onProgress ?? (() => {}),
+  };
+  const jobs = Math.min(options.jobs ?? availableParallelism(), Math.max(1, plan.record.targets.length));
+  ctx.emit({ type: 'start', plan: plan.record, jobs, alreadyDone: doneByTarget(plan, ctx.finished) });
+  await pool(plan.record.targets, jobs, (tp) => runTarget(ctx, tp, plan.sequences));
+  const report = buildReport([plan.record], collected);
+  writeReports(options.outDir, report);
+  return { report, outDir: options.outDir };
+}

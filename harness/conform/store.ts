@@ -1,0 +1,98 @@
+// results.jsonl: the run's plan, then one line per finished pair, appended and flushed as each
+// pair completes, so a killed run keeps everything it finished and `--resume` continues it.
+
+import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import { join } from 'node:path';
+import { BadInput, type PlanRecord, RESULTS_FILE, RESULTS_FORMAT, type ResultRecord, type RunRecord, type TargetFaultRecord, pairKey } from './records.js';
+
+export interface StoredRun {
+  plan: PlanRecord;
+  records: (ResultRecord | TargetFaultRecord)[];
+}
+
+/**
+ * Reads DIR/results.jsonl. A last line without its newline is what a kill in the middle of a
+ * write leaves: it is ignored (and cut off by `resume`), anything else malformed is bad input.
+ */
+export function readRun(dir: string): StoredRun | BadInput {
+  const file = join(dir, RESULTS_FILE);
+  if (!existsSync(file)) return new BadInput(`${dir}: no ${RESULTS_FILE} (not the output directory of mprog conform)`);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.pop(); // after the last newline: empty, or a torn write
+  const records: RunRecord[] = [];
+  for (const [i, line] of lines.entries()) {
+    try {
+      records.push(JSON.parse(line) as RunRecord);
+    } catch {
+      return new BadInput(`${file}:${i + 1}: not a JSON line`);
+    }
+  }
+  const [plan, ...rest] = records;
+  if (plan?.type !== 'plan' || plan.format !== RESULTS_FORMAT) {
+    return new BadInput(`${file}: the first line is not an ${RESULTS_FORMAT} plan`);
+  }
+  if (rest.some((r) => r.type === 'plan')) return new BadInput(`${file}: more than one plan`);
+  return { plan, records: rest as StoredRun['records'] };
+}
+
+/** Makes the output directory, or says why it cannot be written. */
+export function prepareOutDir(dir: string): BadInput | null {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return null;
+  } catch (err) {
+    return new BadInput(`--out ${dir}: cannot write there (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/** The plan fields that must match for a resumed run to be the same run. */
+function planDifference(old: PlanRecord, now: PlanRecord): string | null {
+  if (!isDeepStrictEqual(old.targets, now.targets)) return 'targets (--kernel, --arch, --host)';
+  if (!isDeepStrictEqual(old.shard, now.shard)) return '--shard';
+  if (old.profile !== now.profile) return '--profile';
+  if (!isDeepStrictEqual(old.sequences, now.sequences)) return 'the corpus (files added, removed or edited)';
+  return null;
+}
+
+export class ResultsStore {
+  private constructor(
+    readonly file: string,
+    /** Records already in the file (on resume), in file order. */
+    readonly previous: (ResultRecord | TargetFaultRecord)[],
+  ) {}
+
+  /** A new run: any earlier results in `dir` are replaced. */
+  static create(dir: string, plan: PlanRecord): ResultsStore {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, RESULTS_FILE);
+    writeFileSync(file, `${JSON.stringify(plan)}\n`);
+    return new ResultsStore(file, []);
+  }
+
+  /** Continues the run in `dir` if it has the same plan; starts one if `dir` has none. */
+  static resume(dir: string, plan: PlanRecord): ResultsStore | BadInput {
+    const file = join(dir, RESULTS_FILE);
+    if (!existsSync(file)) return ResultsStore.create(dir, plan);
+    const stored = readRun(dir);
+    if (stored instanceof BadInput) return stored;
+    const differs = planDifference(stored.plan, plan);
+    if (differs) {
+      return new BadInput(`--resume: ${dir} holds a run with different ${differs}; run without --resume to start over, or use another --out`);
+    }
+    const text = readFileSync(file, 'utf8');
+    truncateSync(file, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+    return new ResultsStore(file, stored.records);
+  }
+
+  /** Pairs already finished; target faults are not: the target gets another try. */
+  finished(): Set<string> {
+    return new Set(this.previous.filter((r) => r.type === 'result').map((r) => pairKey(r.sequence, r.target)));
+  }
+
+  /** One line, synchronously: once this returns the record survives a kill. */
+  append(record: ResultRecord | TargetFaultRecord): void {
+    appendFileSync(this.file, `${JSON.stringify(record)}\n`);
+  }
+}

@@ -1,0 +1,52 @@
+// TAP version 14: one test point per sequence x target; what went wrong is in the YAML
+// diagnostic block. Values are written as JSON, which YAML 1.2 reads as flow scalars and
+// collections, so no YAML quoting rules need reimplementing here.
+
+import { targetLabel, type ResultRecord, type TargetPlan } from './records.js';
+import { type Report, failureSummary } from './report.js';
+
+/** `#` would start a directive and a newline would end the line. */
+function description(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/#/g, '\\#').replace(/[\r\n]+/g, ' ');
+}
+
+function yamlBlock(fields: Record<string, unknown>): string {
+  const lines = Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
+  return ['  ---', ...lines, '  ...'].join('\n');
+}
+
+function diagnostics(r: ResultRecord, target: TargetPlan): string {
+  return yamlBlock({
+    message: failureSummary(r),
+    severity: r.outcome,
+    file: r.sequence,
+    kernel: target.kernel,
+    release: r.release ?? undefined,
+    arch: target.arch,
+    profile: r.profile ?? undefined,
+    console: r.fault?.console,
+    divergences: r.divergences.length
+      ? // Raw values, for tools; a side without the field has no key for it.
+        r.divergences.map((d) => ({ step: d.step, op: d.op, fields: d.fields.map((f) => ({ path: f.path, kernel: f.left, emulator: f.right })) }))
+      : undefined,
+    expect_failures: r.expectFailures.length ? r.expectFailures : undefined,
+  });
+}
+
+function testPoint(n: number, target: TargetPlan, r: ResultRecord): string {
+  const name = description(`${r.name} on ${targetLabel(target)}`);
+  if (r.outcome === 'pass') return `ok ${n} - ${name}`;
+  if (r.outcome === 'unsupported') return `ok ${n} - ${name} # SKIP ${description(r.fault?.message ?? 'unsupported')}`;
+  return `not ok ${n} - ${name}\n${diagnostics(r, target)}`;
+}
+
+export function tap(report: Report): string {
+  const lines = ['TAP version 14', `1..${report.pairs.length}`];
+  for (const s of report.targets) {
+    lines.push(`# ${targetLabel(s.target)}: kernel ${s.releases.join(', ') || '?'}, emulator profile ${s.profiles.join(', ') || '?'}`);
+  }
+  report.pairs.forEach((p, i) => lines.push(testPoint(i + 1, p.target, p.record)));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,170 @@
+// What the user sees: live progress while the run goes (a redrawn block of one line per target
+// on a terminal, plain lines otherwise, e.g. in CI logs), then every failure in full and the
+// kernel x arch summary table.
+
+import type { Writable } from 'node:stream';
+import { divergenceText, expectFailureLine } from './divergence.js';
+import { targetLabel, type ResultRecord, type TargetPlan } from './records.js';
+import { COUNT_COLUMNS, type Report, VERDICTS, countCells, failureSummary, needsLook } from './report.js';
+import type { ProgressEvent } from './run.js';
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+interface TargetLine {
+  label: string;
+  total: number;
+  done: number;
+  failed: number;
+  state: string;
+}
+
+/** Live progress on `out` (stderr): redrawn in place on a TTY, appended lines otherwise. */
+export class Progress {
+  private readonly lines = new Map<string, TargetLine>();
+  private drawn = 0;
+  private done = 0;
+  private total = 0;
+
+  /** The stream's own write: on a TTY `out.write` is wrapped (see below) and this bypasses it. */
+  private readonly write: (text: string) => void;
+  private readonly restore: () => void = () => {};
+
+  constructor(
+    private readonly out: Writable & { isTTY?: boolean; columns?: number },
+    private readonly live = out.isTTY === true,
+  ) {
+    const original = out.write as (...args: unknown[]) => boolean;
+    this.write = (text) => void original.call(out, text);
+    if (!live) return;
+    // Targets write warnings to stderr themselves; written below the live block they would be
+    // erased by its next redraw. So while the block is up, every write goes above it.
+    out.write = ((...args: unknown[]) => {
+      this.erase();
+      const ok = original.apply(out, args);
+      this.draw();
+      return ok;
+    }) as Writable['write'];
+    this.restore = () => {
+      out.write = original as Writable['write'];
+    };
+  }
+
+  readonly handle = (event: ProgressEvent): void => {
+    switch (event.type) {
+      case 'start': {
+        const { plan } = event;
+        this.total = plan.targets.length * plan.sequences.length;
+        for (const t of plan.targets) {
+          const done = event.alreadyDone[t.spec] ?? 0;
+          this.done += done;
+          const state = done === plan.sequences.length ? 'done' : 'waiting';
+          this.lines.set(t.spec, { label: targetLabel(t), total: plan.sequences.length, done, failed: 0, state });
+        }
+        const resumed = this.done ? `; ${this.done} already done, skipped` : '';
+        this.say(`mprog conform: ${plural(plan.sequences.length, 'sequence')} x ${plural(plan.targets.length, 'target')}, ${event.jobs} at a time${resumed}`);
+        break;
+      }
+      case 'target-start':
+        this.update(event.target, { state: 'starting' });
+        break;
+      case 'target-up':
+        this.update(event.target, { state: 'running' });
+        this.say(`${targetLabel(event.target)}: kernel ${event.release}, emulator profile ${event.profile}`);
+        break;
+      case 'pair-start':
+        this.update(event.target, { state: event.name });
+        break;
+      case 'pair-done':
+        this.pairDone(event.target, event.record);
+        break;
+      case 'target-fault':
+        this.update(event.target, { state: `${event.record.fault.kind}` });
+        this.say(`${targetLabel(event.target)}: ${event.record.fault.kind}: ${event.record.fault.message}`);
+        break;
+    }
+  };
+
+  /** Clears the live block so the final report prints below a clean screen. */
+  finish(): void {
+    this.erase();
+    this.restore();
+  }
+
+  private pairDone(target: TargetPlan, r: ResultRecord): void {
+    const line = this.lines.get(target.spec)!;
+    this.done++;
+    const done = line.done + 1;
+    const failed = line.failed + (needsLook(r) ? 1 : 0);
+    this.update(target, { done, failed, ...(done === line.total && { state: 'done' }) });
+    const verdict = `${r.outcome.toUpperCase().padEnd(11)} ${targetLabel(target)}  ${r.name}`;
+    if (!this.live) this.say(`[${this.done}/${this.total}] ${verdict}${r.outcome === 'pass' ? '' : `: ${failureSummary(r)}`}`);
+    else if (r.outcome !== 'pass') this.say(`${verdict}: ${failureSummary(r)}`);
+  }
+
+  private update(target: TargetPlan, change: Partial<TargetLine>): void {
+    Object.assign(this.lines.get(target.spec)!, change);
+    if (this.live) this.draw();
+  }
+
+  /** A permanent line: above the live block on a TTY. */
+  private say(text: string): void {
+    this.erase();
+    this.write(`${text}\n`);
+    if (this.live) this.draw();
+  }
+
+  private erase(): void {
+    if (this.drawn) this.write(`\x1b[${this.drawn}A\x1b[J`);
+    this.drawn = 0;
+  }
+
+  private draw(): void {
+    this.erase();
+    if (this.lines.size === 0) return;
+    const width = Math.max(...[...this.lines.values()].map((l) => l.label.length));
+    const cols = this.out.columns || 100;
+    const block = [...this.lines.values()].map((l) => {
+      const failed = l.failed ? `  ${l.failed} failed` : '';
+      return `  ${l.label.padEnd(width)}  ${String(l.done).padStart(String(l.total).length)}/${l.total}${failed}  ${l.state}`.slice(0, cols - 1);
+    });
+    this.write(`${block.join('\n')}\n`);
+    this.drawn = block.length;
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  // Text columns left-aligned, counts right-aligned.
+  return rows.map((r) => r.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+export function summaryTable(report: Report): string {
+  const head = ['kernel', 'arch', 'release', 'profile', ...COUNT_COLUMNS];
+  const rows = report.targets.map((s) => [s.target.kernel, s.target.arch, s.releases.join(', ') || '-', s.profiles.join(', ') || '-', ...countCells(s.counts)]);
+  return table([head, ...rows, ['total', '', '', '', ...countCells(report.totals)]]);
+}
+
+function indent(text: string, by: string): string {
+  return text.replace(/^/gm, by);
+}
+
+function failureText(target: TargetPlan, r: ResultRecord, width: number): string {
+  const where = [r.sequence, r.release && `kernel ${r.release}`, r.profile && `emulator profile ${r.profile}`].filter(Boolean).join('; ');
+  const out = [`${r.outcome.toUpperCase()} ${r.name} on ${targetLabel(target)} (${where}): ${failureSummary(r)}`];
+  for (const d of r.divergences) out.push(indent(divergenceText(d, width - 2), '  '));
+  for (const f of r.expectFailures) out.push(`  expect failed: ${expectFailureLine(f)}`);
+  if (r.fault?.console) out.push(`  console log: ${r.fault.console}`);
+  return out.join('\n');
+}
+
+/** The final report: every failed pair in full, the summary table, the verdict. */
+export function renderReport(report: Report, files: string[], width = 100): string {
+  const failed = report.pairs.filter((p) => needsLook(p.record));
+  const out = failed.map((p) => `${failureText(p.target, p.record, width)}\n`);
+  out.push(summaryTable(report), '');
+  for (const note of report.notes) out.push(`note: ${note}`);
+  out.push(`result: ${VERDICTS[report.status]} (exit ${report.status})`, `files: ${files.join(', ')}`);
+  return `${out.join('\n')}\n`;
+}
