@@ -1,6 +1,8 @@
 // The `mprog` command.
 
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { runConformCommand, runMergeCommand } from '../conform/cli.js';
+import { runFuzz } from '../fuzz/cli.js';
 import { runReplay } from './replay.js';
 
 const USAGE = `usage: mprog <command> [options]
@@ -8,8 +10,23 @@ const USAGE = `usage: mprog <command> [options]
 commands:
   replay --target TARGET [--json] FILE...   replay mprog-seq/1 files on one target
                                             TARGET: emulator[:PROFILE], host, qemu:KERNEL:ARCH
+  fuzz --target TARGET [--seed S] [--sequences N] [--max-steps M] [--time T] [--out DIR] [--profile P]
+                                            generate sequences, compare TARGET with the emulator,
+                                            shrink a divergence and write reproducers to DIR
+  conform [--kernel K,...] [--arch A,...] [--host] [--profile P] [--out DIR]
+          [--jobs N] [--shard I/N] [--resume] [CORPUS...]
+                                            replay a corpus on kernels and on the emulator
+                                            (profile from each kernel's release unless --profile),
+                                            diff every step; K: debian-X.Y or a kernel image,
+                                            A: x86_64, arm64 (default: debian-6.12 on x86_64;
+                                            --host alone runs only this machine's kernel);
+                                            CORPUS: files or dirs (default: test/sequences, corpus);
+                                            writes results.jsonl, junit.xml, results.tap,
+                                            summary.md to DIR (default: out/conform)
+  merge DIR... [--out DIR]                  join the output dirs of shards into one report
 
-exit status: 0 ok, 1 an expect failed, 2 bad input or unusable target`;
+exit status: 0 ok, 1 an expect failed or a divergence, 2 bad input or unusable target,
+             3 a kernel crashed or hung (conform, merge)`;
 
 /** A usage mistake: reported with the usage text, exit 2. */
 export class UsageError extends Error {
@@ -22,6 +39,12 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'replay':
         return await runReplay(rest);
+      case 'fuzz':
+        return await runFuzz(rest);
+      case 'conform':
+        return await runConformCommand(rest);
+      case 'merge':
+        return await runMergeCommand(rest);
       case undefined:
       case '-h':
       case '--help':

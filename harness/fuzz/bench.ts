@@ -1,0 +1,23 @@
+// `npm run bench`'s fuzz_sequences_per_s: how many generated 20-step sequences per second one
+// target and the in-process emulator answer together (generation and comparison included).
+
+import type { Target } from '../targets/target.js';
+import { generateSequence } from './generator.js';
+import { chooseProfile, compare, targetHasNetkit } from './run.js';
+
+const BENCH_STEPS = 20;
+const BENCH_SEED = 20251124;
+
+/** Generated 20-step sequences per second on `target` (and the emulator), measured for `seconds`. */
+export async function fuzzSequencesPerSecond(target: Target, seconds: number): Promise<number> {
+  const profile = chooseProfile(await target.kernel(), undefined);
+  const opts = { profile, maxSteps: BENCH_STEPS, fixedLength: true, netkit: await targetHasNetkit(target, profile), bulk: false };
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  let done = 0;
+  while (performance.now() < deadline) {
+    await compare(target, profile, generateSequence(BENCH_SEED, done, opts).seq);
+    done++;
+  }
+  return done / ((performance.now() - start) / 1000);
+}

@@ -1,0 +1,79 @@
+// `mprog fuzz --target TARGET [--seed S] [--sequences N] [--max-steps M] [--time T] [--out DIR] [--profile P]`
+
+import { PROFILES, findProfile } from '../../emulator/profiles.js';
+import { ModelGapError } from '../../emulator/syscall.js';
+import { UsageError, parseOptions } from '../cli/main.js';
+import { openTarget } from '../targets/open.js';
+import { type Target, TargetError } from '../targets/target.js';
+import { FuzzSetupError, fuzz } from './run.js';
+
+const DEFAULTS = { sequences: 1000, maxSteps: 20, out: 'fuzz-out' };
+
+function integerOption(name: string, value: string | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (!/^-?\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`--${name} must be an integer of at least ${min}, not "${value}"`);
+  }
+  return Number(value);
+}
+
+/** --time: seconds, or a number with s, m or h. */
+function durationOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)([smh]?)$/.exec(value);
+  if (!m) throw new UsageError(`--time must be a duration such as 90, 90s, 5m or 1h, not "${value}"`);
+  return Number(m[1]) * { '': 1000, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as '' | 's' | 'm' | 'h'];
+}
+
+export async function runFuzz(args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(args, {
+    target: { type: 'string' },
+    seed: { type: 'string' },
+    sequences: { type: 'string' },
+    'max-steps': { type: 'string' },
+    time: { type: 'string' },
+    out: { type: 'string' },
+    profile: { type: 'string' },
+  });
+  if (!values.target) throw new UsageError('fuzz needs --target');
+  if (positionals.length > 0) throw new UsageError(`fuzz takes no FILE arguments (got ${positionals.join(' ')})`);
+  const profile = values.profile === undefined ? undefined : findProfile(values.profile);
+  if (values.profile !== undefined && !profile) {
+    throw new UsageError(`unknown --profile "${values.profile}" (known: ${PROFILES.map((p) => p.name).join(', ')})`);
+  }
+  // A run without --seed still gets one, printed, so it can be repeated.
+  const seed = integerOption('seed', values.seed, Date.now() % 2 ** 31, -(2 ** 31));
+  const options = {
+    seed,
+    sequences: integerOption('sequences', values.sequences, DEFAULTS.sequences, 1),
+    maxSteps: integerOption('max-steps', values['max-steps'], DEFAULTS.maxSteps, 1),
+    timeMs: durationOption(values.time),
+    outDir: values.out ?? DEFAULTS.out,
+    ...(profile && { profile }),
+    log: (line: string) => process.stderr.write(`${line}\n`),
+  };
+
+  let target: Target | undefined;
+  try {
+    target = await openTarget(values.target);
+    const report = await fuzz({ target, ...options });
+    if (!report.divergence) {
+      process.stdout.write(`no divergence in ${report.sequences} sequences (seed ${seed}); coverage in ${options.outDir}/coverage.json\n`);
+      return 0;
+    }
+    const d = report.divergence;
+    process.stdout.write(
+      `divergence: sequence ${d.index} of seed ${seed}, shrunk to ${d.minimal.steps.length} steps; written:\n${d.files.map((f) => `  ${f}`).join('\n')}\n` +
+        (d.shellNote ? `${d.shellNote}\n` : ''),
+    );
+    return 1;
+  } catch (err) {
+    if (err instanceof TargetError || err instanceof FuzzSetupError || err instanceof ModelGapError) {
+      process.stderr.write(`mprog: ${values.target}: ${err.message}\n${err instanceof TargetError && err.console ? `--- console (tail) ---\n${err.console}\n` : ''}`);
+      return 2;
+    }
+    throw err;
+  } finally {
+    await target?.close();
+  }
+}

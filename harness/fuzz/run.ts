@@ -1,0 +1,194 @@
+// The fuzz loop: generate a sequence, replay it on the target and on the in-process emulator,
+// compare; on the first divergence shrink it against the target and write the reproducers.
+// One open target serves the whole run (for a VM target: one boot for every sequence).
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Profile, findProfile, profileForRelease } from '../../emulator/profiles.js';
+import { ModelGapError } from '../../emulator/syscall.js';
+import { type StepDivergence, diffResults } from '../diff.js';
+import { normalise } from '../normalise.js';
+import type { Sequence, StepResult } from '../seq/types.js';
+import { runOnEmulator } from '../targets/emulator.js';
+import { type Target, TargetError } from '../targets/target.js';
+import { Coverage, type CoverageReport } from './coverage.js';
+import { generateSequence } from './generator.js';
+import { cReproducer } from './reproducer-c.js';
+import { shellReproducer } from './reproducer-sh.js';
+import { sequenceToText } from './seqjson.js';
+import { shrink } from './shrink.js';
+
+export interface FuzzOptions {
+  target: Target;
+  seed: number;
+  /** At most this many sequences. */
+  sequences: number;
+  /** Generator decisions per sequence. */
+  maxSteps: number;
+  /** Stop generating after this long (ms); the divergence found so far is still shrunk. */
+  timeMs?: number;
+  /** Where coverage.json and a divergence's artifacts go; nothing is written without it. */
+  outDir?: string;
+  /**
+   * The emulator profile to compare with; by default the one of the target's kernel release.
+   * Tests pass deliberately wrong profiles (mutants) here; the CLI only passes real ones.
+   */
+  profile?: Profile;
+  /** Whether sequences may fill an entry to its limit (slower: 64 more programs to load). */
+  bulk?: boolean;
+  /** Candidates the shrinker may try on the target. */
+  shrinkAttempts?: number;
+  log?: (line: string) => void;
+}
+
+export interface DivergenceReport {
+  /** Index of the generated sequence that diverged (regenerate it with the same seed). */
+  index: number;
+  original: Sequence;
+  minimal: Sequence;
+  shrinkAttempts: number;
+  /** Both sides' results for the minimal sequence, and where they differ. */
+  targetResults: StepResult[];
+  emulatorResults: StepResult[];
+  diff: StepDivergence[];
+  /** Artifacts written (paths), and why there is no shell script when there is none. */
+  files: string[];
+  shellNote: string | null;
+}
+
+export interface FuzzReport {
+  seed: number;
+  target: string;
+  kernel: string;
+  profile: string;
+  sequences: number;
+  skipped: number;
+  coverage: CoverageReport;
+  divergence: DivergenceReport | null;
+}
+
+/** A fuzz run that cannot start: the target or the profile cannot be used. */
+export class FuzzSetupError extends Error {
+  override name = 'FuzzSetupError';
+}
+
+/** The emulator profile for a target: the override, or the one of its kernel release. */
+export function chooseProfile(kernel: string, override: Profile | undefined): Profile {
+  if (override) return override;
+  const profile = kernel.startsWith('emulator:') ? findProfile(kernel.slice('emulator:'.length)) : profileForRelease(kernel);
+  if (!profile) throw new FuzzSetupError(`no emulator profile for kernel "${kernel}"; pass --profile`);
+  return profile;
+}
+
+/** Whether the target can make netkit devices (CONFIG_NETKIT); sequences use them only then. */
+export async function targetHasNetkit(target: Target, profile: Profile): Promise<boolean> {
+  if (!profile.netkit) return false;
+  const probe: Sequence = {
+    format: 'mprog-seq/1', name: 'netkit-probe', file: 'netkit-probe', devices: [{ name: 'nk0', kind: 'netkit', peer: 'nk0p' }],
+    programs: [], steps: [], expects: [], links: [],
+  };
+  try {
+    await target.run(probe);
+    return true;
+  } catch (err) {
+    if (err instanceof TargetError && err.kind === 'unsupported') return false;
+    throw err;
+  }
+}
+
+/** Both sides' normalised results for one sequence. */
+export async function compare(target: Target, profile: Profile, seq: Sequence): Promise<{ target: StepResult[]; emulator: StepResult[]; diff: StepDivergence[] }> {
+  const onTarget = normalise(seq, await target.run(seq));
+  const onEmulator = normalise(seq, runOnEmulator(seq, profile));
+  return { target: onTarget, emulator: onEmulator, diff: diffResults(onTarget, onEmulator) };
+}
+
+async function stillDiverges(target: Target, profile: Profile, seq: Sequence): Promise<boolean> {
+  try {
+    return (await compare(target, profile, seq)).diff.length > 0;
+  } catch (err) {
+    // A candidate the target or the model cannot run shows nothing about this divergence.
+    if (err instanceof TargetError || err instanceof ModelGapError) return false;
+    throw err;
+  }
+}
+
+function describeDiff(diff: StepDivergence[]): string {
+  return diff
+    .map((d) => `  step ${d.step} (${d.op}): ${d.fields.map((f) => `${f.path}: target ${JSON.stringify(f.left)} vs emulator ${JSON.stringify(f.right)}`).join('; ')}`)
+    .join('\n');
+}
+
+function writeArtifacts(outDir: string, d: Omit<DivergenceReport, 'files' | 'shellNote'>): { files: string[]; shellNote: string | null } {
+  const dir = join(outDir, `divergence-${d.original.name}`);
+  mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  const write = (name: string, text: string, mode = 0o644) => {
+    const path = join(dir, name);
+    writeFileSync(path, text, { mode });
+    files.push(path);
+  };
+  write('minimal.json', sequenceToText(d.minimal));
+  write('original.json', sequenceToText(d.original));
+  write('repro.c', cReproducer(d.minimal));
+  const sh = shellReproducer(d.minimal);
+  if ('script' in sh) write('repro.sh', sh.script, 0o755);
+  const shellNote = 'script' in sh ? null : `no shell reproducer: ${sh.inexpressible.join('; ')}`;
+  if (shellNote) write('repro.sh.missing', `${shellNote.replace(/: /, ' (bpftool/ip cannot express every step):\n  ').replace(/; /g, '\n  ')}\n`);
+  write('divergence.json', `${JSON.stringify({ diff: d.diff, target: d.targetResults, emulator: d.emulatorResults, shellNote }, null, 2)}\n`);
+  return { files, shellNote };
+}
+
+export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
+  const log = opts.log ?? (() => undefined);
+  const kernel = await opts.target.kernel();
+  const profile = chooseProfile(kernel, opts.profile);
+  const netkit = await targetHasNetkit(opts.target, profile);
+  const coverage = new Coverage();
+  const deadline = opts.timeMs === undefined ? Infinity : Date.now() + opts.timeMs;
+  const genOpts = { profile, maxSteps: opts.maxSteps, netkit, bulk: opts.bulk ?? true };
+  log(`fuzz: seed ${opts.seed}, target ${opts.target.spec} (${kernel}), emulator profile ${profile.name}${netkit ? '' : ', no netkit on the target'}`);
+
+  let divergence: DivergenceReport | null = null;
+  let run = 0;
+  let skipped = 0;
+  for (let index = 0; index < opts.sequences && Date.now() < deadline; index++) {
+    const { seq, sizes } = generateSequence(opts.seed, index, genOpts);
+    let answer;
+    try {
+      answer = await compare(opts.target, profile, seq);
+    } catch (err) {
+      if (!(err instanceof ModelGapError)) throw err;
+      skipped++; // the generator made a step the emulator does not model: not a finding
+      continue;
+    }
+    run++;
+    coverage.record(seq, answer.target, sizes);
+    if (answer.diff.length === 0) continue;
+    log(`sequence ${index} (${seq.steps.length} steps) diverges:\n${describeDiff(answer.diff)}\nshrinking against ${opts.target.spec}...`);
+    const shrunk = await shrink(seq, (s) => stillDiverges(opts.target, profile, s), opts.shrinkAttempts);
+    const final = await compare(opts.target, profile, shrunk.seq);
+    if (final.diff.length === 0) log(`warning: the minimal sequence did not diverge when replayed once more: the target may answer inconsistently`);
+    const found = { index, original: seq, minimal: shrunk.seq, shrinkAttempts: shrunk.attempts, targetResults: final.target, emulatorResults: final.emulator, diff: final.diff };
+    const written = opts.outDir ? writeArtifacts(opts.outDir, found) : { files: [], shellNote: null };
+    divergence = { ...found, ...written };
+    log(`minimal sequence: ${shrunk.seq.steps.length} steps after ${shrunk.attempts} attempts:\n${describeDiff(final.diff)}`);
+    break;
+  }
+  const report: FuzzReport = {
+    seed: opts.seed,
+    target: opts.target.spec,
+    kernel,
+    profile: profile.name,
+    sequences: run,
+    skipped,
+    coverage: coverage.toJSON(),
+    divergence,
+  };
+  if (opts.outDir) {
+    mkdirSync(opts.outDir, { recursive: true });
+    writeFileSync(join(opts.outDir, 'coverage.json'), `${JSON.stringify(report.coverage, null, 2)}\n`);
+  }
+  log(coverage.format());
+  return report;
+}

@@ -1,0 +1,114 @@
+// Generated and shrunk sequences are Sequence objects; this turns them back into mprog-seq/1
+// JSON and back again through the real parser, so whatever the fuzzer writes or replays is a
+// sequence a user could have written by hand.
+
+import { SeqError, parseSequenceText } from '../seq/parse.js';
+import type { DevRef, Ref, Sequence, Step } from '../seq/types.js';
+import { FLAG_NAMES, attachTypeName } from '../../emulator/uapi.js';
+
+type JsonObject = Record<string, unknown>;
+
+/** Flags as names where a name exists (the format's array form), any other bits as one integer. */
+export function flagsToJson(flags: number): (string | number)[] {
+  const out: (string | number)[] = [];
+  let rest = flags >>> 0;
+  for (const [name, bit] of Object.entries(FLAG_NAMES)) {
+    if (rest & bit) {
+      out.push(name);
+      rest = (rest & ~bit) >>> 0;
+    }
+  }
+  if (rest) out.push(rest);
+  return out;
+}
+
+function devToJson(dev: DevRef): string | { ifindex: number } {
+  return 'name' in dev ? dev.name : { ifindex: dev.ifindex };
+}
+
+function refToJson(ref: Ref): JsonObject {
+  return { ...ref };
+}
+
+/** The fields of an attach-like step that differ from the format's defaults. */
+function mprogFields(step: { dev: DevRef; attach_type: number; flags: number; relative: Ref | null; expected_revision: number }): JsonObject {
+  return {
+    dev: devToJson(step.dev),
+    attach_type: attachTypeName(step.attach_type),
+    ...(step.flags !== 0 && { flags: flagsToJson(step.flags) }),
+    ...(step.relative && { relative: refToJson(step.relative) }),
+    ...(step.expected_revision !== 0 && { expected_revision: step.expected_revision }),
+  };
+}
+
+export function stepToJson(step: Step): JsonObject {
+  switch (step.op) {
+    case 'prog_attach':
+      return { op: step.op, prog: step.prog, ...mprogFields(step), ...(step.replace && { replace: refToJson(step.replace) }) };
+    case 'prog_detach':
+      return { op: step.op, ...(step.prog !== null && { prog: step.prog }), ...mprogFields(step) };
+    case 'link_create':
+      return { op: step.op, link: step.link, prog: step.prog, ...mprogFields(step) };
+    case 'link_update':
+      return {
+        op: step.op,
+        link: step.link,
+        prog: step.prog,
+        ...(step.old_prog !== null && { old_prog: step.old_prog }),
+        ...(step.flags !== 0 && { flags: flagsToJson(step.flags) }),
+      };
+    case 'link_detach':
+    case 'link_close':
+    case 'link_info':
+      return { op: step.op, link: step.link };
+    case 'prog_close':
+      return { op: step.op, prog: step.prog };
+    case 'query':
+      return {
+        op: step.op,
+        dev: devToJson(step.dev),
+        attach_type: attachTypeName(step.attach_type),
+        ...(step.count !== 64 && { count: step.count }),
+        ...(step.query_flags !== 0 && { query_flags: step.query_flags }),
+        ...(step.attach_flags !== 0 && { attach_flags: step.attach_flags }),
+      };
+    case 'dev_create':
+      return { op: step.op, name: step.name, ...(step.kind !== 'veth' && { kind: step.kind }), ...(step.peer !== `${step.name}p` && { peer: step.peer }) };
+    case 'dev_delete':
+      return { op: step.op, dev: step.dev };
+  }
+}
+
+/** The mprog-seq/1 document of a sequence (expects are not carried: fuzzed steps have none). */
+export function sequenceToJson(seq: Sequence): JsonObject {
+  return {
+    format: 'mprog-seq/1',
+    name: seq.name,
+    ...(seq.description !== undefined && { description: seq.description }),
+    devices: seq.devices.map((d) => ({
+      name: d.name,
+      ...(d.kind !== 'veth' && { kind: d.kind }),
+      ...(d.peer !== `${d.name}p` && { peer: d.peer }),
+    })),
+    programs: seq.programs.map((p) => (p.type === 'sched_cls' ? p.name : { name: p.name, type: p.type })),
+    steps: seq.steps.map(stepToJson),
+  };
+}
+
+export function sequenceToText(seq: Sequence): string {
+  return `${JSON.stringify(sequenceToJson(seq), null, 2)}\n`;
+}
+
+/**
+ * A sequence built from parts, checked by the parser: a SeqError (e.g. a step left referring to a
+ * link whose link_create was dropped) comes back as a value, so callers can skip the candidate.
+ */
+export function rebuild(base: Sequence, parts: Partial<Pick<Sequence, 'name' | 'description' | 'devices' | 'programs' | 'steps'>>): Sequence | SeqError {
+  const seq: Sequence = { ...base, ...parts, expects: [], links: [] };
+  try {
+    return parseSequenceText(sequenceToText(seq), base.file);
+  } catch (err) {
+    if (err instanceof SeqError) return err;
+    throw err;
+  }
+}
