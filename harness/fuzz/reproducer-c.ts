@@ -6,7 +6,10 @@
 // and link infos add their fields with kernel ids turned into the sequence's names), so its
 // output can be pasted into a report and compared with the harness's results (parseCOutput).
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { errnoName } from '../../emulator/errno.js';
+import { repoRoot } from '../../vm/paths.js';
 import { ATTACH_TYPE_NAMES } from '../../emulator/uapi.js';
 import type { DevRef, ProgramType, Ref, Sequence, Step, StepResult } from '../seq/types.js';
 
@@ -27,13 +30,18 @@ function errnoTable(): string {
   return rows.join('\n');
 }
 
+/** The agent's kernel ABI header, pasted whole so the reproducer stays one standalone file. */
+function kernelAbi(): string {
+  return readFileSync(join(repoRoot(), 'vm/agent/kernel-abi.h'), 'utf8').trim();
+}
+
 function attachTypeTable(): string {
   return Object.entries(ATTACH_TYPE_NAMES)
     .map(([name, value]) => `\t[${value}] = "${name}",`)
     .join('\n');
 }
 
-const PREAMBLE = String.raw`#define _GNU_SOURCE
+const preamble = () => String.raw`#define _GNU_SOURCE
 #include <errno.h>
 #include <net/if.h>
 #include <sched.h>
@@ -48,204 +56,10 @@ const PREAMBLE = String.raw`#define _GNU_SOURCE
 /* Helpers this sequence's steps do not use are fine. */
 #pragma GCC diagnostic ignored "-Wunused-function"
 
-/* ---- bpf(2) ABI (include/uapi/linux/bpf.h), the subsets of union bpf_attr each command uses ---- */
+${kernelAbi()}
 
-#if defined(__x86_64__)
-#define NR_bpf 321
-#elif defined(__aarch64__)
-#define NR_bpf 280
-#else
-#error "add the bpf(2) syscall number of this architecture"
-#endif
-
-#define BPF_PROG_LOAD 5
-#define BPF_PROG_ATTACH 8
-#define BPF_PROG_DETACH 9
-#define BPF_OBJ_GET_INFO_BY_FD 15
-#define BPF_PROG_QUERY 16
-#define BPF_LINK_CREATE 28
-#define BPF_LINK_UPDATE 29
-#define BPF_LINK_DETACH 34
-
-struct bpf_insn { uint8_t code, regs; int16_t off; int32_t imm; };
-
-struct attr_prog_load {
-	uint32_t prog_type, insn_cnt;
-	uint64_t insns, license;
-	uint32_t log_level, log_size;
-	uint64_t log_buf;
-	uint32_t kern_version, prog_flags;
-	char prog_name[16];
-	uint32_t prog_ifindex, expected_attach_type;
-};
-
-struct attr_prog_attach { /* BPF_PROG_ATTACH, BPF_PROG_DETACH */
-	uint32_t target_ifindex, attach_bpf_fd, attach_type, attach_flags, replace_bpf_fd;
-	uint32_t relative; /* relative_fd | relative_id */
-	uint64_t expected_revision;
-};
-
-struct attr_prog_query {
-	uint32_t target_ifindex, attach_type, query_flags, attach_flags;
-	uint64_t prog_ids;
-	uint32_t count, pad;
-	uint64_t prog_attach_flags, link_ids, link_attach_flags, revision;
-};
-
-struct attr_link_create { /* the tcx / netkit member */
-	uint32_t prog_fd, target_ifindex, attach_type, flags;
-	uint32_t relative; /* relative_fd | relative_id */
-	uint32_t pad;
-	uint64_t expected_revision;
-};
-
-struct attr_link_update { uint32_t link_fd, new_prog_fd, flags, old_prog_fd; };
-struct attr_link_detach { uint32_t link_fd; };
-struct attr_info { uint32_t bpf_fd, info_len; uint64_t info; };
-struct prog_info_head { uint32_t type, id; };
-struct link_info_net { uint32_t type, id, prog_id, pad, ifindex, attach_type; };
-
-_Static_assert(sizeof(struct attr_prog_load) == 72, "prog_load");
-_Static_assert(sizeof(struct attr_prog_attach) == 32, "prog_attach");
-_Static_assert(__builtin_offsetof(struct attr_prog_query, revision) == 56, "query.revision");
-_Static_assert(__builtin_offsetof(struct attr_link_create, expected_revision) == 24, "link_create");
-_Static_assert(__builtin_offsetof(struct link_info_net, ifindex) == 16, "link_info.tcx.ifindex");
-
-static long sys_bpf(int cmd, void *attr, unsigned int size)
-{
-	return syscall(NR_bpf, cmd, attr, size);
-}
-
-/* ---- rtnetlink ABI (linux/netlink.h, rtnetlink.h, if_link.h, veth.h) ---- */
-
-#define NLM_F_REQUEST 0x1
-#define NLM_F_ACK 0x4
-#define NLM_F_EXCL 0x200
-#define NLM_F_CREATE 0x400
-#define NLMSG_ERROR 0x2
-#define RTM_NEWLINK 16
-#define RTM_DELLINK 17
-#define IFLA_IFNAME 3
-#define IFLA_LINKINFO 18
-#define IFLA_INFO_KIND 1
-#define IFLA_INFO_DATA 2
-#define VETH_INFO_PEER 1
-#define IFLA_NETKIT_PEER_INFO 1
-#define NLA_F_NESTED 0x8000
-
-struct nlhdr { uint32_t len; uint16_t type, flags; uint32_t seq, pid; };
-struct ifinfo { uint8_t family, pad; uint16_t type; int32_t index; uint32_t flags, change; };
-struct rtattr_hdr { uint16_t len, type; };
-struct nlmsg { union { struct nlhdr hdr; char buf[1024]; }; };
-struct sockaddr_netlink { uint16_t family, pad; uint32_t pid, groups; };
-
-#define NL_ALIGN(len) (((len) + 3u) & ~3u)
-
-static void nl_init(struct nlmsg *m, uint16_t type, uint16_t flags, const struct ifinfo *ifi)
-{
-	memset(m, 0, sizeof(*m));
-	m->hdr.len = NL_ALIGN(sizeof(m->hdr));
-	m->hdr.type = type;
-	m->hdr.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-	m->hdr.seq = 1;
-	memcpy(m->buf + m->hdr.len, ifi, sizeof(*ifi));
-	m->hdr.len += NL_ALIGN(sizeof(*ifi));
-}
-
-static size_t nl_attr(struct nlmsg *m, uint16_t type, const void *data, size_t len)
-{
-	size_t off = m->hdr.len;
-	struct rtattr_hdr rta = { .len = (uint16_t)(sizeof(rta) + len), .type = type };
-
-	memcpy(m->buf + off, &rta, sizeof(rta));
-	if (len)
-		memcpy(m->buf + off + sizeof(rta), data, len);
-	m->hdr.len = NL_ALIGN(off + rta.len);
-	return off;
-}
-
-static void nl_nest_end(struct nlmsg *m, size_t off)
-{
-	uint16_t len = (uint16_t)(m->hdr.len - off);
-
-	memcpy(m->buf + off, &len, sizeof(len));
-}
-
-/* Sends one request; returns the kernel's ack: 0 or -errno. The socket is closed again, so it
- * never takes an fd number a bpf object would get. */
-static int nl_talk(struct nlmsg *m)
-{
-	struct sockaddr_netlink sa = { .family = AF_NETLINK };
-	char reply[4096];
-	struct nlhdr hdr;
-	int32_t err = -EPROTO;
-	ssize_t n;
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (sendto(fd, m->buf, m->hdr.len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
-	} else if ((n = recv(fd, reply, sizeof(reply), 0)) < 0) {
-		err = -errno;
-	} else if ((size_t)n >= sizeof(hdr) + sizeof(err)) {
-		memcpy(&hdr, reply, sizeof(hdr));
-		if (hdr.type == NLMSG_ERROR)
-			memcpy(&err, reply + NL_ALIGN(sizeof(hdr)), sizeof(err));
-	}
-	close(fd);
-	return err;
-}
-
-static int dev_add(const char *kind, const char *name, const char *peer)
-{
-	struct ifinfo ifi = { .family = AF_UNSPEC };
-	size_t linkinfo, data, peerinfo;
-	struct nlmsg m;
-
-	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi);
-	nl_attr(&m, IFLA_IFNAME, name, strlen(name) + 1);
-	linkinfo = nl_attr(&m, IFLA_LINKINFO | NLA_F_NESTED, NULL, 0);
-	nl_attr(&m, IFLA_INFO_KIND, kind, strlen(kind));
-	data = nl_attr(&m, IFLA_INFO_DATA | NLA_F_NESTED, NULL, 0);
-	peerinfo = nl_attr(&m, strcmp(kind, "netkit") ? VETH_INFO_PEER : IFLA_NETKIT_PEER_INFO, &ifi, sizeof(ifi));
-	nl_attr(&m, IFLA_IFNAME, peer, strlen(peer) + 1);
-	nl_nest_end(&m, peerinfo);
-	nl_nest_end(&m, data);
-	nl_nest_end(&m, linkinfo);
-	return nl_talk(&m);
-}
-
-static int dev_del(uint32_t ifindex)
-{
-	struct ifinfo ifi = { .family = AF_UNSPEC, .index = (int32_t)ifindex };
-	struct nlmsg m;
-
-	nl_init(&m, RTM_DELLINK, 0, &ifi);
-	return nl_talk(&m);
-}
-
-static int dev_up(uint32_t ifindex)
-{
-	struct ifinfo ifi = { .family = AF_UNSPEC, .index = (int32_t)ifindex, .flags = IFF_UP, .change = IFF_UP };
-	struct nlmsg m;
-
-	nl_init(&m, RTM_NEWLINK, 0, &ifi);
-	return nl_talk(&m);
-}
-
-/* A device name that names no device resolves to an ifindex no device has (0 means "none" to
- * some calls, so it is not used for this). */
-#define IFINDEX_MISSING 0x7fffffffu
 /* The fd of a closed (or never opened) object: a number no open fd has. */
 #define CLOSED_FD_BASE 1000000u
-
-static uint32_t dev(const char *name)
-{
-	unsigned int ifindex = if_nametoindex(name);
-
-	return ifindex ? ifindex : IFINDEX_MISSING;
-}
 
 /* ---- the sequence's objects (programs, then links) and devices ---- */
 
@@ -316,10 +130,10 @@ static const char *type_name(uint32_t type, char *buf)
 	return buf;
 }
 
-/* "step N op: RET ERRNO" for a call that returned ret (and set errno when ret < 0). */
+/* "step N op: RET ERRNO" for a call that returned ret (-errno on failure, as sys_bpf does). */
 static void report(int step, const char *op, long ret)
 {
-	printf("step %d %s: %ld %s\n", step, op, ret < 0 ? -1L : ret, ret < 0 ? errno_name(errno) : "0");
+	printf("step %d %s: %ld %s\n", step, op, ret < 0 ? -1L : ret, ret < 0 ? errno_name((int)-ret) : "0");
 }
 
 static long link_info(int fd, struct link_info_net *info)
@@ -345,7 +159,7 @@ static void load_programs(void)
 		strncpy(a.prog_name, objects[o].name, sizeof(a.prog_name) - 1);
 		objects[o].fd = (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
 		if (objects[o].fd < 0) {
-			fprintf(stderr, "loading program %s: %s\n", objects[o].name, strerror(errno));
+			fprintf(stderr, "loading program %s: %s\n", objects[o].name, strerror(-objects[o].fd));
 			exit(2);
 		}
 		ia.bpf_fd = (uint32_t)objects[o].fd;
@@ -403,8 +217,8 @@ static void query(int step, uint32_t ifindex, uint32_t type, uint32_t count, uin
 		a.link_attach_flags = (uint64_t)(uintptr_t)lfl;
 	}
 	ret = sys_bpf(BPF_PROG_QUERY, &a, sizeof(a));
-	printf("step %d query: %ld %s", step, ret < 0 ? -1L : ret, ret < 0 ? errno_name(errno) : "0");
-	if (ret == 0 || errno == ENOSPC) {
+	printf("step %d query: %ld %s", step, ret < 0 ? -1L : ret, ret < 0 ? errno_name((int)-ret) : "0");
+	if (ret == 0 || ret == -ENOSPC) {
 		uint32_t n = a.count < count ? a.count : count;
 
 		printf(" count=%u rev=%llu aflags=%u", a.count, (unsigned long long)a.revision, a.attach_flags);
@@ -438,17 +252,15 @@ static void link_create(int step, int obj, struct attr_link_create *a)
 {
 	struct link_info_net li;
 	long ret = sys_bpf(BPF_LINK_CREATE, a, sizeof(*a));
-	int saved = errno;
 
 	objects[obj].fd = ret >= 0 ? (int)ret : -1;
 	objects[obj].id = ret >= 0 && link_info((int)ret, &li) == 0 ? li.id : 0;
-	errno = saved;
 	report(step, "link_create", ret);
 }
 
 static void close_object(int step, const char *op, int obj)
 {
-	long ret = close((int)fd_of(obj));
+	long ret = close((int)fd_of(obj)) < 0 ? -errno : 0;
 
 	objects[obj].fd = -1;
 	report(step, op, ret);
@@ -460,16 +272,12 @@ static void dev_create(int step, const char *kind, const char *name, const char 
 
 	if (ret == 0)
 		remember_pair(name, peer);
-	errno = -ret;
-	report(step, "dev_create", ret ? -1 : 0);
+	report(step, "dev_create", ret);
 }
 
 static void dev_delete(int step, const char *name)
 {
-	int ret = dev_del(dev(name));
-
-	errno = -ret;
-	report(step, "dev_delete", ret ? -1 : 0);
+	report(step, "dev_delete", dev_del(dev_index(name)));
 }
 `;
 
@@ -497,7 +305,7 @@ class Lowering {
   }
 
   dev(d: DevRef): string {
-    return 'name' in d ? `dev(${cString(d.name)})` : `${d.ifindex >>> 0}u`;
+    return 'name' in d ? `dev_index(${cString(d.name)})` : `${d.ifindex >>> 0}u`;
   }
 
   objects(): string {
@@ -581,7 +389,7 @@ export function cReproducer(seq: Sequence): string {
     ` * It makes its own network namespace, creates the devices, loads trivial programs`,
     ` * (r0 = 0; exit) and prints one line per step: "step N op: RET ERRNO [fields]".`,
     ` */`,
-    PREAMBLE,
+    preamble(),
     lower.objects(),
     `static const char *const errno_names[] = {\n${errnoTable()}\n};\n`,
     `static const char *const attach_type_names[] = {\n${attachTypeTable()}\n};\n`,

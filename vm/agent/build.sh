@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the static mprog-agent for each ARCH (x86_64, arm64; none given: both) into
-# vm/agent/build/<arch>/mprog-agent. Rebuilds only when agent.c, this script or the
+# vm/agent/build/<arch>/mprog-agent. Rebuilds only when agent.c, kernel-abi.h, this script or the
 # compiler changed. Installs nothing: names the Debian package that is missing instead.
 set -eu
 
@@ -46,7 +46,7 @@ build() {
 		echo "build.sh: $cc not found: install the Debian package $cc_pkg" >&2
 		return 1
 	fi
-	stamp=$(cat "$src" "$0" | sha256sum | cut -d' ' -f1)-$("$cc" -dumpfullversion)
+	stamp=$(cat "$src" "$here/kernel-abi.h" "$0" | sha256sum | cut -d' ' -f1)-$("$cc" -dumpfullversion)
 	if [ -x "$bin" ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ]; then
 		return 0
 	fi

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The kernel ABI mprog's C programs speak: the bpf(2) commands of the mprog attach API and the
+ * rtnetlink messages that make and delete device pairs. Defined here rather than taken from the
+ * linux uapi headers: the programs are built on machines whose headers may be older than the
+ * kernels they talk to, and the layouts they need are fixed by the uapi (checked by the
+ * _Static_asserts below).
+ *
+ * Used by the in-guest agent (agent.c) and pasted whole into every C reproducer that
+ * `mprog fuzz` writes (harness/fuzz/reproducer-c.ts), so a reproducer stays one standalone file.
+ */
+#ifndef MPROG_KERNEL_ABI_H
+#define MPROG_KERNEL_ABI_H
+
+#include <errno.h>
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ---- bpf(2) ABI (include/uapi/linux/bpf.h) ---- */
+
+#if defined(__x86_64__)
+#define NR_bpf 321
+#elif defined(__aarch64__)
+#define NR_bpf 280
+#else
+#error "mprog-agent: add the bpf(2) syscall number of this architecture"
+#endif
+
+enum bpf_cmd {
+	BPF_PROG_LOAD = 5,
+	BPF_PROG_ATTACH = 8,
+	BPF_PROG_DETACH = 9,
+	BPF_OBJ_GET_INFO_BY_FD = 15,
+	BPF_PROG_QUERY = 16,
+	BPF_LINK_CREATE = 28,
+	BPF_LINK_UPDATE = 29,
+	BPF_LINK_DETACH = 34,
+};
+
+enum bpf_prog_type {
+	BPF_PROG_TYPE_SCHED_CLS = 3,
+	BPF_PROG_TYPE_XDP = 6,
+	BPF_PROG_TYPE_CGROUP_SKB = 8,
+};
+
+#define BPF_TCX_INGRESS 46
+#define BPF_OBJ_NAME_LEN 16
+
+struct bpf_insn {
+	uint8_t code;
+	uint8_t regs; /* dst_reg:4, src_reg:4 */
+	int16_t off;
+	int32_t imm;
+};
+
+/* Each command gets the subset of union bpf_attr it uses; the kernel zero-fills the rest. */
+struct attr_prog_load {
+	uint32_t prog_type;
+	uint32_t insn_cnt;
+	uint64_t insns;
+	uint64_t license;
+	uint32_t log_level;
+	uint32_t log_size;
+	uint64_t log_buf;
+	uint32_t kern_version;
+	uint32_t prog_flags;
+	char prog_name[BPF_OBJ_NAME_LEN];
+	uint32_t prog_ifindex;
+	uint32_t expected_attach_type;
+};
+
+struct attr_prog_attach { /* BPF_PROG_ATTACH and BPF_PROG_DETACH */
+	uint32_t target_ifindex;
+	uint32_t attach_bpf_fd;
+	uint32_t attach_type;
+	uint32_t attach_flags;
+	uint32_t replace_bpf_fd;
+	uint32_t relative; /* relative_fd | relative_id */
+	uint64_t expected_revision;
+};
+
+struct attr_prog_query {
+	uint32_t target_ifindex;
+	uint32_t attach_type;
+	uint32_t query_flags;
+	uint32_t attach_flags;
+	uint64_t prog_ids;
+	uint32_t count;
+	uint32_t pad;
+	uint64_t prog_attach_flags;
+	uint64_t link_ids;
+	uint64_t link_attach_flags;
+	uint64_t revision;
+};
+
+struct attr_info {
+	uint32_t bpf_fd;
+	uint32_t info_len;
+	uint64_t info;
+};
+
+struct attr_link_create { /* the tcx / netkit member of the link_create union */
+	uint32_t prog_fd;
+	uint32_t target_ifindex;
+	uint32_t attach_type;
+	uint32_t flags;
+	uint32_t relative; /* relative_fd | relative_id */
+	uint32_t pad;
+	uint64_t expected_revision;
+};
+
+struct attr_link_update {
+	uint32_t link_fd;
+	uint32_t new_prog_fd;
+	uint32_t flags;
+	uint32_t old_prog_fd;
+};
+
+struct attr_link_detach {
+	uint32_t link_fd;
+};
+
+struct prog_info_head { /* struct bpf_prog_info up to id */
+	uint32_t type;
+	uint32_t id;
+};
+
+struct link_info_net { /* struct bpf_link_info with its tcx / netkit member (same layout) */
+	uint32_t type;
+	uint32_t id;
+	uint32_t prog_id;
+	uint32_t pad;
+	uint32_t ifindex;
+	uint32_t attach_type;
+};
+
+_Static_assert(offsetof(struct attr_prog_load, prog_name) == 48, "prog_load.prog_name");
+_Static_assert(sizeof(struct attr_prog_load) == 72, "prog_load size");
+_Static_assert(offsetof(struct attr_prog_attach, expected_revision) == 24, "attach.expected_revision");
+_Static_assert(offsetof(struct attr_prog_query, count) == 24, "query.count");
+_Static_assert(offsetof(struct attr_prog_query, revision) == 56, "query.revision");
+_Static_assert(offsetof(struct attr_link_create, relative) == 16, "link_create.tcx.relative_fd");
+_Static_assert(offsetof(struct attr_link_create, expected_revision) == 24, "link_create.tcx.expected_revision");
+_Static_assert(offsetof(struct link_info_net, ifindex) == 16, "bpf_link_info.tcx.ifindex");
+
+static long sys_bpf(int cmd, void *attr, unsigned int size)
+{
+	long ret = syscall(NR_bpf, cmd, attr, size);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static uint64_t ptr(const void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+
+/* ---- rtnetlink ABI (include/uapi/linux/netlink.h, rtnetlink.h, if_link.h, veth.h) ---- */
+
+#define NETLINK_ROUTE 0
+#define NLM_F_REQUEST 0x1
+#define NLM_F_ACK 0x4
+#define NLM_F_EXCL 0x200
+#define NLM_F_CREATE 0x400
+#define NLMSG_ERROR 0x2
+#define RTM_NEWLINK 16
+#define RTM_DELLINK 17
+#define IFLA_IFNAME 3
+#define IFLA_LINKINFO 18
+#define IFLA_INFO_KIND 1
+#define IFLA_INFO_DATA 2
+#define VETH_INFO_PEER 1
+#define IFLA_NETKIT_PEER_INFO 1
+#define NLA_F_NESTED 0x8000
+
+struct nlmsghdr {
+	uint32_t nlmsg_len;
+	uint16_t nlmsg_type;
+	uint16_t nlmsg_flags;
+	uint32_t nlmsg_seq;
+	uint32_t nlmsg_pid;
+};
+
+struct nlmsgerr {
+	int32_t error;
+	struct nlmsghdr msg;
+};
+
+struct ifinfomsg {
+	uint8_t ifi_family;
+	uint8_t pad;
+	uint16_t ifi_type;
+	int32_t ifi_index;
+	uint32_t ifi_flags;
+	uint32_t ifi_change;
+};
+
+struct rtattr {
+	uint16_t rta_len;
+	uint16_t rta_type;
+};
+
+struct sockaddr_netlink {
+	uint16_t nl_family;
+	uint16_t pad;
+	uint32_t nl_pid;
+	uint32_t nl_groups;
+};
+
+#define NL_ALIGN(len) (((len) + 3u) & ~3u)
+
+struct nlmsg {
+	union {
+		struct nlmsghdr hdr;
+		char buf[1024];
+	};
+};
+
+static void nl_init(struct nlmsg *m, uint16_t type, uint16_t flags, const struct ifinfomsg *ifi)
+{
+	memset(m, 0, sizeof(*m));
+	m->hdr.nlmsg_len = NL_ALIGN(sizeof(m->hdr));
+	m->hdr.nlmsg_type = type;
+	m->hdr.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	m->hdr.nlmsg_seq = 1;
+	memcpy(m->buf + m->hdr.nlmsg_len, ifi, sizeof(*ifi));
+	m->hdr.nlmsg_len += NL_ALIGN(sizeof(*ifi));
+}
+
+/* Appends an attribute; returns its offset so nested ones can be closed with nl_nest_end. */
+static size_t nl_attr(struct nlmsg *m, uint16_t type, const void *data, size_t len)
+{
+	size_t off = m->hdr.nlmsg_len;
+	struct rtattr rta = { .rta_len = (uint16_t)(sizeof(rta) + len), .rta_type = type };
+
+	memcpy(m->buf + off, &rta, sizeof(rta));
+	if (len)
+		memcpy(m->buf + off + sizeof(rta), data, len);
+	m->hdr.nlmsg_len = NL_ALIGN(off + rta.rta_len);
+	return off;
+}
+
+static void nl_nest_end(struct nlmsg *m, size_t off)
+{
+	struct rtattr rta;
+
+	memcpy(&rta, m->buf + off, sizeof(rta));
+	rta.rta_len = (uint16_t)(m->hdr.nlmsg_len - off);
+	memcpy(m->buf + off, &rta, sizeof(rta));
+}
+
+/* Sends one request and returns the kernel's ack: 0 or -errno. */
+static int nl_talk(struct nlmsg *m)
+{
+	struct sockaddr_netlink sa = { .nl_family = AF_NETLINK };
+	char reply[4096];
+	struct nlmsghdr hdr;
+	struct nlmsgerr err;
+	ssize_t n;
+	int fd, ret;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, m->buf, m->hdr.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = recv(fd, reply, sizeof(reply), 0);
+	if (n < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = -EPROTO;
+	if ((size_t)n < NL_ALIGN(sizeof(hdr)) + sizeof(err))
+		goto out;
+	memcpy(&hdr, reply, sizeof(hdr));
+	if (hdr.nlmsg_type != NLMSG_ERROR)
+		goto out;
+	memcpy(&err, reply + NL_ALIGN(sizeof(hdr)), sizeof(err));
+	ret = err.error;
+out:
+	close(fd);
+	return ret;
+}
+
+/* A veth or netkit pair; netkit gets the kernel's default mode and policies. */
+static int dev_add(const char *kind, const char *name, const char *peer)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	uint16_t peer_attr = strcmp(kind, "netkit") == 0 ? IFLA_NETKIT_PEER_INFO : VETH_INFO_PEER;
+	size_t linkinfo, data, peerinfo;
+	struct nlmsg m;
+
+	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi);
+	nl_attr(&m, IFLA_IFNAME, name, strlen(name) + 1);
+	linkinfo = nl_attr(&m, IFLA_LINKINFO | NLA_F_NESTED, NULL, 0);
+	nl_attr(&m, IFLA_INFO_KIND, kind, strlen(kind));
+	data = nl_attr(&m, IFLA_INFO_DATA | NLA_F_NESTED, NULL, 0);
+	peerinfo = nl_attr(&m, peer_attr, &ifi, sizeof(ifi));
+	nl_attr(&m, IFLA_IFNAME, peer, strlen(peer) + 1);
+	nl_nest_end(&m, peerinfo);
+	nl_nest_end(&m, data);
+	nl_nest_end(&m, linkinfo);
+	return nl_talk(&m);
+}
+
+static int dev_del(uint32_t ifindex)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = (int32_t)ifindex };
+	struct nlmsg m;
+
+	nl_init(&m, RTM_DELLINK, 0, &ifi);
+	return nl_talk(&m);
+}
+
+static int dev_up(uint32_t ifindex)
+{
+	struct ifinfomsg ifi = {
+		.ifi_family = AF_UNSPEC,
+		.ifi_index = (int32_t)ifindex,
+		.ifi_flags = IFF_UP,
+		.ifi_change = IFF_UP,
+	};
+	struct nlmsg m;
+
+	nl_init(&m, RTM_NEWLINK, 0, &ifi);
+	return nl_talk(&m);
+}
+
+/* A name no device has resolves to an ifindex no device has (0 would mean "no device" to some calls). */
+#define IFINDEX_MISSING 0x7fffffffu
+
+static uint32_t dev_index(const char *name)
+{
+	unsigned int ifindex = if_nametoindex(name);
+
+	return ifindex ? ifindex : IFINDEX_MISSING;
+}
+
+#endif /* MPROG_KERNEL_ABI_H */
