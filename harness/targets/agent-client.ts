@@ -158,9 +158,9 @@ export class AgentClient {
   }
 
   /** Replays one sequence; cross-checks full query answers against bpftool when the agent runs it. */
-  run(seq: Sequence, opts: { deadlineMs?: number } = {}): Promise<RawSequenceResult> {
+  run(seq: Sequence, opts: { deadlineMs?: number; crossCheck?: boolean } = {}): Promise<RawSequenceResult> {
     return this.exclusive(async () => {
-      const replay = await this.replay(seq, Date.now() + (opts.deadlineMs ?? RUN_DEADLINE_MS));
+      const replay = await this.replay(seq, Date.now() + (opts.deadlineMs ?? RUN_DEADLINE_MS), opts.crossCheck ?? true);
       for (const [i, text] of replay.bpftool) {
         if (text !== null) crossCheck(seq, i, replay.raw.steps[i]!, replay.queryIfindex.get(i)!, text);
       }
@@ -249,9 +249,9 @@ export class AgentClient {
     this.output.write(lines.map((l) => `${l}\n`).join(''));
   }
 
-  private async replay(seq: Sequence, deadline: number): Promise<Replay> {
+  private async replay(seq: Sequence, deadline: number, bpftool = true): Promise<Replay> {
     const objects = objectIndex(seq);
-    this.send(lower(seq, objects));
+    this.send(lower(seq, objects, bpftool));
 
     const names = [...seq.programs.map((p) => p.name), ...seq.links];
     const raw: RawSequenceResult = {
@@ -335,8 +335,8 @@ function objectIndex(seq: Sequence): Map<string, number> {
   return objects;
 }
 
-function lower(seq: Sequence, objects: Map<string, number>): string[] {
-  const lines = [`SEQ ${objects.size} ${seq.steps.length}`];
+function lower(seq: Sequence, objects: Map<string, number>, bpftool: boolean): string[] {
+  const lines = [`SEQ ${objects.size} ${seq.steps.length}${bpftool ? '' : ' nobpftool'}`];
   for (const d of seq.devices) lines.push(`DEV ${d.kind} ${word(seq, d.name)} ${word(seq, d.peer)}`);
   seq.programs.forEach((p, i) => lines.push(`PROG ${i} ${p.type} ${word(seq, p.name)}`));
   seq.links.forEach((l, i) => lines.push(`LINK ${seq.programs.length + i} ${word(seq, l)}`));

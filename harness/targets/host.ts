@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { RawSequenceResult, Sequence } from '../seq/types.js';
 import { AgentClient } from './agent-client.js';
-import { TargetError, type Target } from './target.js';
+import { type RunOptions, TargetError, type Target } from './target.js';
 
 const CONNECT_DEADLINE_MS = 10_000;
 const PROBE_DEADLINE_MS = 30_000;
@@ -41,11 +41,11 @@ export class HostTarget implements Target {
     return client.kernelRelease;
   }
 
-  async run(seq: Sequence): Promise<RawSequenceResult> {
+  async run(seq: Sequence, opts: RunOptions = {}): Promise<RawSequenceResult> {
     const running = this.start();
     const { agent, client } = await running;
     try {
-      return await client.run(seq);
+      return await client.run(seq, opts);
     } finally {
       // After a timeout or a broken exchange the next sequence gets a fresh agent.
       if (!client.usable && this.running === running) {

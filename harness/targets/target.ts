@@ -1,5 +1,10 @@
 import type { RawSequenceResult, Sequence } from '../seq/types.js';
 
+export interface RunOptions {
+  /** Compare every query with `bpftool net show` where the target can (default true). */
+  crossCheck?: boolean;
+}
+
 /**
  * One place sequences can be replayed: the emulator, the running kernel, or a kernel in QEMU.
  * A target replays each sequence in a fresh network namespace with fresh fds.
@@ -9,7 +14,7 @@ export interface Target {
   readonly spec: string;
   /** The kernel release (`uname -r`) or, for the emulator, `emulator:<profile>`. */
   kernel(): Promise<string>;
-  run(seq: Sequence): Promise<RawSequenceResult>;
+  run(seq: Sequence, opts?: RunOptions): Promise<RawSequenceResult>;
   close(): Promise<void>;
 }
 

@@ -222,9 +222,12 @@ struct sequence {
 	struct step *steps;
 	struct device *devices;
 	char error[256]; /* first lowering error; the sequence is answered with FAIL */
+	int no_bpftool;  /* SEQ ... nobpftool: answer every B line with "-" */
 };
 
 static const char *bpftool_path;
+/* Whether this sequence's queries run bpftool (set in the sequence's child). */
+static int bpftool_wanted = 1;
 
 __attribute__((format(printf, 2, 3)))
 static void seq_error(struct sequence *s, const char *fmt, ...)
@@ -467,13 +470,14 @@ static int read_sequence(struct lineio *in, char **head, int nhead, struct seque
 	int ntok, r;
 
 	*s = (struct sequence){ 0 };
-	if (nhead != 3 || parse_u32(head[1], &n_objects) || parse_u32(head[2], &n_steps) ||
-	    n_objects > 100000 || n_steps > 1000000) {
+	if ((nhead != 3 && (nhead != 4 || strcmp(head[3], "nobpftool"))) || parse_u32(head[1], &n_objects) ||
+	    parse_u32(head[2], &n_steps) || n_objects > 100000 || n_steps > 1000000) {
 		seq_error(s, "bad SEQ line");
 		n_objects = n_steps = 0;
 	}
 	s->n_objects = (int)n_objects;
 	s->n_steps = (int)n_steps;
+	s->no_bpftool = nhead == 4;
 	s->objects = calloc(n_objects + 1, sizeof(*s->objects));
 	s->steps = calloc(n_steps + 1, sizeof(*s->steps));
 	s->devices = calloc(1, sizeof(*s->devices));
@@ -635,7 +639,7 @@ static void reply_bpftool(int step)
 	pid_t pid;
 	ssize_t n;
 
-	if (!bpftool_path || pipe2(pipefd, O_CLOEXEC) < 0) {
+	if (!bpftool_path || !bpftool_wanted || pipe2(pipefd, O_CLOEXEC) < 0) {
 		reply("B %d -", step);
 		return;
 	}
@@ -851,6 +855,7 @@ static void child_devices(const char *kind, const char *name, const char *peer)
 
 static void child_sequence(struct sequence *s)
 {
+	bpftool_wanted = !s->no_bpftool;
 	child_netns();
 	for (int d = 0; d < s->n_devices; d++) {
 		child_devices(s->devices[d].kind, s->devices[d].name, s->devices[d].peer);
