@@ -1,0 +1,176 @@
+// Target `qemu:KERNEL:ARCH`: a kernel booted in QEMU with the mprog agent in its initramfs.
+// One VM replays many sequences; after a fault (panic, timeout, agent gone) the fault is that
+// sequence's answer and the next sequence gets a fresh VM.
+
+import type { RawSequenceResult, Sequence } from '../seq/types.js';
+import { buildInitramfs } from '../../vm/initramfs.js';
+import { prepareKernel, type PreparedKernel } from '../../vm/kernels.js';
+import { isArch, type Arch } from '../../vm/paths.js';
+import { chooseAccel, Vm, type Accel } from '../../vm/qemu.js';
+import type { AgentClient } from './agent-client.js';
+import { type RunOptions, TargetError, type Target } from './target.js';
+
+export interface QemuTargetOptions {
+  /** Extra kernel command line (tests use it to make a guest panic or hang). */
+  extraCmdline?: string;
+  /** Modules directory of a user-built kernel (`make modules_install INSTALL_MOD_PATH=DIR`). */
+  modulesDir?: string;
+  bootDeadlineMs?: number;
+  runDeadlineMs?: number;
+}
+
+/** TCG boots take seconds; a loaded CI machine can be several times slower. */
+const BOOT_DEADLINE_MS = 120_000;
+const RUN_DEADLINE_MS = 60_000;
+const EINVAL = 22;
+const BPF_TCX_INGRESS = 46;
+
+interface Guest {
+  vm: Vm;
+  client: AgentClient;
+  bootMs: number;
+}
+
+interface Prepared {
+  kernel: PreparedKernel;
+  initramfs: string;
+  accel: Accel;
+}
+
+/** `qemu:KERNEL:ARCH` → its parts; KERNEL may be a path containing ':'. */
+export function parseQemuSpec(spec: string): { kernel: string; arch: Arch } {
+  const m = /^qemu:(.+):([^:]+)$/.exec(spec);
+  if (!m || !isArch(m[2]!)) {
+    throw new TargetError('unusable', `target "${spec}": expected qemu:KERNEL:ARCH with ARCH x86_64 or arm64 (e.g. qemu:debian-6.12:x86_64)`);
+  }
+  return { kernel: m[1]!, arch: m[2] as Arch };
+}
+
+export class QemuTarget implements Target {
+  readonly spec: string;
+  private readonly kernelName: string;
+  private readonly arch: Arch;
+  private prepared: Promise<Prepared> | null = null;
+  private guest: Promise<Guest> | null = null;
+  /** Set when the kernel lacks tcx: every later call answers with it, without booting again. */
+  private unsupported: TargetError | null = null;
+
+  constructor(spec: string, private readonly opts: QemuTargetOptions = {}) {
+    this.spec = spec;
+    ({ kernel: this.kernelName, arch: this.arch } = parseQemuSpec(spec));
+  }
+
+  /** The guest's `uname -r`. */
+  async kernel(): Promise<string> {
+    return (await this.start()).client.kernelRelease;
+  }
+
+  async run(seq: Sequence, opts: RunOptions = {}): Promise<RawSequenceResult> {
+    const guest = await this.start();
+    const deadlineMs = this.opts.runDeadlineMs ?? RUN_DEADLINE_MS;
+    try {
+      return await guest.client.run(seq, { deadlineMs, ...opts });
+    } catch (err) {
+      // A FAIL answer (setup failed) leaves the guest usable; anything else retires it.
+      if (guest.client.usable) throw err;
+      this.guest = null;
+      const fault = await guest.vm.fault(err, { requestDeadlineMs: deadlineMs });
+      await guest.vm.kill();
+      throw fault;
+    }
+  }
+
+  /** The agent's own attach+detach rate in the guest. */
+  async rawBench(iterations: number, deadlineMs: number): Promise<{ calls: number; elapsedNs: number }> {
+    return (await this.start()).client.rawBench(iterations, deadlineMs);
+  }
+
+  /** Milliseconds from spawning QEMU to the agent handshake, of the current VM. */
+  async bootMs(): Promise<number> {
+    return (await this.start()).bootMs;
+  }
+
+  async close(): Promise<void> {
+    const guest = this.guest;
+    this.guest = null;
+    const g = await guest?.catch(() => null);
+    if (g) await g.vm.stop(g.client);
+  }
+
+  /**
+   * Downloads and builds what a boot needs (kernel, initramfs, KVM verdict) without booting; says
+   * how the guest will run: accelerator and the exact Debian kernel package (null for a user kernel).
+   */
+  async prepare(): Promise<{ accel: Accel; package: PreparedKernel['package'] }> {
+    const { accel, kernel } = await this.preparation();
+    return { accel, package: kernel.package };
+  }
+
+  private preparation(): Promise<Prepared> {
+    this.prepared ??= this.prepareOnce().catch((err: unknown) => {
+      this.prepared = null;
+      throw err instanceof TargetError ? err : new TargetError('unusable', `${this.spec}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    return this.prepared;
+  }
+
+  /** The running guest, booting one (and preparing kernel and initramfs once) when there is none. */
+  private start(): Promise<Guest> {
+    if (this.unsupported) return Promise.reject(this.unsupported);
+    this.guest ??= this.boot().catch((err: unknown) => {
+      this.guest = null;
+      throw err;
+    });
+    return this.guest;
+  }
+
+  private async boot(): Promise<Guest> {
+    const { kernel, initramfs, accel } = await this.preparation();
+    const guest = await Vm.boot({
+      kernel,
+      initramfs,
+      accel,
+      ...(this.opts.extraCmdline !== undefined ? { extraCmdline: this.opts.extraCmdline } : {}),
+      bootDeadlineMs: this.opts.bootDeadlineMs ?? BOOT_DEADLINE_MS,
+    });
+    const noTcx = await this.probeTcx(guest);
+    if (noTcx) {
+      this.unsupported = noTcx;
+      await guest.vm.stop(guest.client);
+      throw noTcx;
+    }
+    return guest;
+  }
+
+  private async prepareOnce(): Promise<Prepared> {
+    const kernel = await prepareKernel(this.kernelName, this.arch, this.opts.modulesDir ? { modulesDir: this.opts.modulesDir } : {});
+    const initramfs = await buildInitramfs(kernel);
+    return { kernel, initramfs, accel: await chooseAccel(kernel, initramfs) };
+  }
+
+  /** A query on tcx ingress of `lo`: EINVAL means the kernel has no tcx (before Linux 6.6). */
+  private async probeTcx(guest: Guest): Promise<TargetError | null> {
+    const probe: Sequence = {
+      format: 'mprog-seq/1',
+      name: 'tcx-probe',
+      file: '(tcx probe)',
+      devices: [],
+      programs: [],
+      steps: [{ op: 'query', dev: { name: 'lo' }, attach_type: BPF_TCX_INGRESS, count: 0, query_flags: 0, attach_flags: 0 }],
+      expects: [undefined],
+      links: [],
+    };
+    const deadlineMs = this.opts.runDeadlineMs ?? RUN_DEADLINE_MS;
+    let ret: number;
+    try {
+      ret = (await guest.client.run(probe, { deadlineMs })).steps[0]!.ret;
+    } catch (err) {
+      const fault = await guest.vm.fault(err, { requestDeadlineMs: deadlineMs });
+      await guest.vm.kill();
+      throw fault;
+    }
+    if (ret !== -EINVAL) return null;
+    const release = guest.client.kernelRelease;
+    return new TargetError('unsupported', `${this.kernelName} (${release}): no tcx (BPF_TCX_INGRESS needs Linux 6.6+)`);
+  }
+}

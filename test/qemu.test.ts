@@ -1,0 +1,155 @@
+// Real guests under QEMU (no mocks): boot, handshake, replay, and the fault kinds a user sees.
+// Slow by nature (TCG); the first run also downloads the Debian kernels and userland.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Sequence } from '../harness/seq/types.js';
+import { QemuTarget } from '../harness/targets/qemu.js';
+import { TargetError } from '../harness/targets/target.js';
+
+const MINUTE = 60_000;
+const TCX_INGRESS = 46;
+
+/** prog_attach a, link_create l1 with b, query: what every tcx kernel answers the same way. */
+function smallSequence(): Sequence {
+  return {
+    format: 'mprog-seq/1',
+    name: 'qemu-smoke',
+    file: 'test/qemu.test.ts',
+    devices: [{ name: 'v0', kind: 'veth', peer: 'v0p' }],
+    programs: [
+      { name: 'a', type: 'sched_cls' },
+      { name: 'b', type: 'sched_cls' },
+    ],
+    steps: [
+      { op: 'prog_attach', prog: 'a', dev: { name: 'v0' }, attach_type: TCX_INGRESS, flags: 0, relative: null, replace: null, expected_revision: 0 },
+      { op: 'link_create', link: 'l1', prog: 'b', dev: { name: 'v0' }, attach_type: TCX_INGRESS, flags: 0, relative: null, expected_revision: 0 },
+      { op: 'prog_attach', prog: 'a', dev: { name: 'v0' }, attach_type: TCX_INGRESS, flags: 0, relative: null, replace: null, expected_revision: 0 },
+      { op: 'query', dev: { name: 'v0' }, attach_type: TCX_INGRESS, count: 8, query_flags: 0, attach_flags: 0 },
+    ],
+    expects: [undefined, undefined, undefined, undefined],
+    links: ['l1'],
+  };
+}
+
+/** The TargetError a promise rejects with, and how long that took. */
+async function fault(p: Promise<unknown>): Promise<{ err: TargetError; ms: number }> {
+  const start = Date.now();
+  const err = await p.then(
+    () => {
+      throw new Error('expected a TargetError, got an answer');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TargetError);
+  return { err: err as TargetError, ms: Date.now() - start };
+}
+
+const targets: QemuTarget[] = [];
+function target(spec: string, opts?: ConstructorParameters<typeof QemuTarget>[1]): QemuTarget {
+  const t = new QemuTarget(spec, opts);
+  targets.push(t);
+  return t;
+}
+
+afterAll(async () => {
+  await Promise.all(targets.map((t) => t.close()));
+});
+
+describe.each(['x86_64', 'arm64'])('debian-6.12 on %s', (arch) => {
+  it('boots, shakes hands and replays sequences on one VM', { timeout: 10 * MINUTE }, async () => {
+    const t = target(`qemu:debian-6.12:${arch}`);
+    expect(await t.kernel()).toMatch(/^6\.12\.\d+.*-cloud-(amd64|arm64)$/);
+    for (let round = 0; round < 2; round++) {
+      const r = await t.run(smallSequence());
+      // Every sequence runs in a fresh netns, but ids keep counting within a boot.
+      expect(r.kernel).toMatch(/^6\.12\./);
+      expect(r.steps.map((s) => s.ret)).toEqual([0, expect.any(Number), -17, 0]); // EEXIST: a is attached already
+      expect(r.steps[1]!.ret).toBeGreaterThan(2); // a link fd
+      expect(r.linkIds['l1']).toBeGreaterThan(0);
+      expect(r.steps[3]!.query).toMatchObject({
+        count: 2,
+        revision: 3,
+        prog_ids: [r.progIds['a'], r.progIds['b']],
+        link_ids: [0, r.linkIds['l1']],
+      });
+    }
+    const bench = await t.rawBench(100, MINUTE);
+    expect(bench.calls).toBe(200);
+    expect(bench.elapsedNs).toBeGreaterThan(0);
+  });
+});
+
+describe('faults', () => {
+  it('reports a kernel panic as panic, with the console, promptly', { timeout: 5 * MINUTE }, async () => {
+    // No /init in the initramfs to run: the kernel tries a root fs, finds none and panics.
+    const t = target('qemu:debian-6.12:x86_64', { extraCmdline: 'rdinit=/nonexistent', bootDeadlineMs: 2 * MINUTE });
+    await t.prepare(); // kernel and initramfs: not part of "promptly"
+    const { err, ms } = await fault(t.run(smallSequence()));
+    expect(err.kind).toBe('panic');
+    expect(err.message).toMatch(/Kernel panic/);
+    expect(err.console).toMatch(/Kernel panic - not syncing/);
+    expect(ms).toBeLessThan(30_000); // the boot deadline is 2 minutes: the panic must not wait for it
+  });
+
+  it('reports a guest that never answers as timeout within its deadline', { timeout: 5 * MINUTE }, async () => {
+    // A shell instead of /init: the guest is up but no agent ever says READY.
+    const deadline = 15_000;
+    const t = target('qemu:debian-6.12:x86_64', { extraCmdline: 'rdinit=/bin/sh', bootDeadlineMs: deadline });
+    await t.prepare();
+    const { err, ms } = await fault(t.run(smallSequence()));
+    expect(err.kind).toBe('timeout');
+    expect(err.message).toMatch(/15000 ms/);
+    expect(err.console).toMatch(/BusyBox/);
+    expect(ms).toBeGreaterThanOrEqual(deadline - 1000);
+    expect(ms).toBeLessThan(deadline + 10_000);
+  });
+
+  it('answers a sequence that overruns its deadline with timeout, then replays the next on a fresh VM', { timeout: 5 * MINUTE }, async () => {
+    // Each query step also runs bpftool in the guest (tens of ms under TCG): 150 of them take seconds.
+    const slow = smallSequence();
+    const query = slow.steps[3]!;
+    slow.steps = [...slow.steps, ...Array.from({ length: 150 }, () => query)];
+    slow.expects = slow.steps.map(() => undefined);
+    const t = target('qemu:debian-6.12:x86_64', { runDeadlineMs: 1500 });
+    const first = await t.kernel();
+    const { err } = await fault(t.run(slow));
+    expect(err.kind).toBe('timeout');
+    expect(err.message).toMatch(/deadline 1500 ms/);
+    const r = await t.run(smallSequence());
+    expect(r.kernel).toBe(first);
+    // Ids start from 1 again: this is a new guest, not the one that timed out.
+    expect(r.progIds['a']).toBe(1);
+  });
+
+  it('says debian-6.1 has no tcx', { timeout: 10 * MINUTE }, async () => {
+    const t = target('qemu:debian-6.1:x86_64');
+    const { err } = await fault(t.run(smallSequence()));
+    expect(err.kind).toBe('unsupported');
+    expect(err.message).toMatch(/^debian-6\.1 \(6\.1\.\d+.*\): no tcx \(BPF_TCX_INGRESS needs Linux 6\.6\+\)$/);
+    // Known from now on, without another boot.
+    expect((await fault(t.kernel())).err.kind).toBe('unsupported');
+  });
+
+  it('reports a kernel QEMU cannot boot as boot-fail, with QEMU\'s reason', { timeout: 5 * MINUTE }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mprog-test-'));
+    const image = join(dir, 'not-a-kernel');
+    writeFileSync(image, Buffer.alloc(4096, 0x5a));
+    try {
+      const { err } = await fault(target(`qemu:${image}:x86_64`).run(smallSequence()));
+      expect(err.kind).toBe('boot-fail');
+      expect(err.message).toContain(image);
+      expect(err.message).toMatch(/QEMU exit status 1: .+/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects a malformed spec as unusable', () => {
+    const bad = (): QemuTarget => new QemuTarget('qemu:debian-6.12:riscv64');
+    expect(bad).toThrow(TargetError);
+    expect(bad).toThrow(/x86_64 or arm64/);
+  });
+});

@@ -1,0 +1,223 @@
+// A private apt: its own sources, lists and package cache under <cache>/apt, verified with the
+// system's Debian keyring, never touching the system's apt state. Used to fetch exact Debian
+// kernels, busybox and bpftool for both architectures on any Debian host.
+
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { compareDebVersions } from './debversion.js';
+import { cacheRoot } from './paths.js';
+
+export const SUITES = ['bookworm', 'bookworm-backports', 'trixie', 'trixie-backports', 'sid', 'experimental'] as const;
+export type Suite = (typeof SUITES)[number];
+
+const MIRROR = process.env['MPROG_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian';
+const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+/** Kernel versions rotate on the mirror: lists older than this are refreshed before resolving. */
+const LISTS_MAX_AGE_MS = 12 * 3600_000;
+
+/** How long to wait for another process's apt-get (update) on the same private apt. */
+const LOCK_WAIT_MS = 300_000;
+let aptQueue: Promise<unknown> = Promise.resolve();
+/** The list refresh of each private apt directory in this process. */
+const updates = new Map<string, Promise<void>>();
+
+/** One version of one package as the mirror offers it. */
+export interface Available {
+  name: string;
+  debArch: string;
+  version: string;
+  suite: string;
+}
+
+export class PrivateApt {
+  readonly dir: string;
+
+  constructor(dir = join(cacheRoot(), 'apt')) {
+    this.dir = dir;
+  }
+
+  private get conf(): string {
+    return join(this.dir, 'etc', 'apt.conf');
+  }
+
+  /**
+   * Writes the private configuration where it differs from this file's (apt rebuilds its package
+   * cache whenever sources.list is newer than it, so unchanged files are left alone).
+   */
+  private layout(): void {
+    const d = (p: string) => {
+      const full = join(this.dir, p);
+      mkdirSync(full, { recursive: true });
+      return full;
+    };
+    if (!existsSync(KEYRING)) {
+      throw new Error(`private apt: ${KEYRING} is missing: install the Debian package debian-archive-keyring (scripts/setup.sh)`);
+    }
+    const etc = d('etc');
+    d('etc/apt.conf.d');
+    d('etc/preferences.d');
+    d('etc/sources.list.d');
+    d('state/lists/partial');
+    d('cache/archives/partial');
+    d('debs');
+    const status = join(this.dir, 'state', 'status');
+    if (!existsSync(status)) writeFileSync(status, '');
+    const sources = SUITES.map((s) => `deb [signed-by=${KEYRING}] ${MIRROR} ${s} main`).join('\n') + '\n';
+    writeIfChanged(join(etc, 'sources.list'), sources);
+    writeIfChanged(
+      this.conf,
+      [
+        `Dir::Etc "${etc}/";`,
+        `Dir::Etc::main "apt.conf";`,
+        `Dir::Etc::parts "apt.conf.d";`,
+        `Dir::Etc::sourcelist "sources.list";`,
+        `Dir::Etc::sourceparts "sources.list.d";`,
+        `Dir::Etc::preferences "preferences";`,
+        `Dir::Etc::preferencesparts "preferences.d";`,
+        `Dir::State "${join(this.dir, 'state')}/";`,
+        `Dir::State::status "${status}";`,
+        `Dir::Cache "${join(this.dir, 'cache')}/";`,
+        `APT::Architecture "amd64";`,
+        `APT::Architectures { "amd64"; "arm64"; };`,
+        `Acquire::Languages "none";`,
+        // Keep the package lists compressed: uncompressed they take ~350 MB for six suites and two arches.
+        `Acquire::GzipIndexes "true";`,
+        // apt-cache needs only the binary package cache; the source-cache copy would double it.
+        `Dir::Cache::srcpkgcache "";`,
+        // Our own cache directories are not readable by the _apt sandbox user.
+        `APT::Sandbox::User "root";`,
+        `Acquire::Retries "3";`,
+        // Signatures are still checked; expiry is not, because CI mirrors are often snapshots
+        // whose sid/experimental Release files are past their Valid-Until.
+        `Acquire::Check-Valid-Until "false";`,
+        '',
+      ].join('\n'),
+    );
+  }
+
+  /** One apt command at a time per process, and a wait while another process holds apt's lock. */
+  private apt(cmd: 'apt-get' | 'apt-cache', args: string[], cwd?: string): Promise<string> {
+    const run = aptQueue.then(() => this.aptNow(cmd, args, cwd));
+    aptQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async aptNow(cmd: 'apt-get' | 'apt-cache', args: string[], cwd?: string): Promise<string> {
+    const started = Date.now();
+    for (;;) {
+      const r = await execa(cmd, args, { env: { APT_CONFIG: this.conf, LC_ALL: 'C' }, cwd: cwd ?? this.dir, reject: false });
+      if (r.exitCode === 0) return r.stdout;
+      if (/Could not get lock/.test(r.stderr) && Date.now() - started < LOCK_WAIT_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      const err = (r.stderr || r.stdout).trim().split('\n').slice(-6).join('\n');
+      throw new Error(`private apt: ${cmd} ${args.join(' ')} failed (exit ${r.exitCode}):\n${err}`);
+    }
+  }
+
+  /** Written after each successful update: apt dates the list files by the mirror's clock, not ours. */
+  private get stamp(): string {
+    return join(this.dir, 'state', 'updated');
+  }
+
+  /** Fetches the package lists when they are missing or stale (or when forced); once per process and directory. */
+  update(force = false): Promise<void> {
+    const known = updates.get(this.dir);
+    if (known && !force) return known;
+    const run = this.refresh(force);
+    updates.set(this.dir, run);
+    run.catch(() => updates.delete(this.dir));
+    return run;
+  }
+
+  private async refresh(force: boolean): Promise<void> {
+    this.layout();
+    const age = existsSync(this.stamp) ? Date.now() - statSync(this.stamp).mtimeMs : Infinity;
+    if (force || age > LISTS_MAX_AGE_MS) {
+      await this.apt('apt-get', ['update', '-q', '-o', 'APT::Update::Error-Mode=any']);
+      writeFileSync(this.stamp, `${new Date().toISOString()}\n`);
+    }
+  }
+
+  /** Names of packages (any architecture) matching an extended regex. */
+  async search(regex: string): Promise<string[]> {
+    await this.update();
+    const out = await this.apt('apt-cache', ['search', '--names-only', regex]);
+    return out
+      .split('\n')
+      .map((l) => l.split(' - ')[0]!.trim())
+      .filter((n) => n.length > 0);
+  }
+
+  /** Every version of each of `names` for `debArch` on the mirror, newest first (one apt-cache call). */
+  async available(names: string[], debArch: string): Promise<Available[]> {
+    if (names.length === 0) return [];
+    await this.update();
+    const out = await this.apt('apt-cache', ['madison', ...names.map((n) => `${n}:${debArch}`)]);
+    const found: Available[] = [];
+    for (const line of out.split('\n')) {
+      const [name, version, where] = line.split('|').map((f) => f.trim());
+      // "http://deb.debian.org/debian trixie/main arm64 Packages"
+      const m = /\s(\S+)\/main\s+(\S+)\s+Packages$/.exec(where ?? '');
+      if (name && version && m && m[2] === debArch) {
+        found.push({ name: name.replace(/:.*$/, ''), debArch, version, suite: m[1]! });
+      }
+    }
+    return found.sort((a, b) => compareDebVersions(b.version, a.version));
+  }
+
+  /** The raw `apt-cache show` record of one exact package version. */
+  async show(p: Available): Promise<string> {
+    await this.update();
+    const out = await this.apt('apt-cache', ['show', `${p.name}:${p.debArch}=${p.version}`]);
+    return out.split('\n\n')[0]!;
+  }
+
+  /** Downloads one exact package version (apt checks it against the signed lists); returns the .deb path. */
+  async download(p: Available): Promise<string> {
+    await this.update();
+    const debs = join(this.dir, 'debs');
+    const already = this.cachedDeb(p);
+    if (already) return already;
+    const spec = `${p.name}:${p.debArch}=${p.version}`;
+    // A 404 usually means the lists are older than the mirror (versions rotate): refresh once and retry.
+    await this.apt('apt-get', ['download', '-q', spec], debs).catch(async () => {
+      await this.update(true);
+      await this.apt('apt-get', ['download', '-q', spec], debs);
+    });
+    const got = this.cachedDeb(p);
+    if (!got) throw new Error(`private apt: downloaded ${p.name}:${p.debArch}=${p.version} but found no .deb in ${debs}`);
+    return got;
+  }
+
+  private cachedDeb(p: Available): string | undefined {
+    const debs = join(this.dir, 'debs');
+    // apt names files name_version_arch.deb with ':' in the version escaped as %3a.
+    const file = `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.debArch}.deb`;
+    for (const arch of [p.debArch, 'all']) {
+      const f = join(debs, file.replace(/_[^_]+\.deb$/, `_${arch}.deb`));
+      if (existsSync(f)) return f;
+    }
+    return undefined;
+  }
+}
+
+function writeIfChanged(file: string, text: string): void {
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== text) writeFileSync(file, text);
+}
+
+/** First alternative of every dependency in a Depends/Pre-Depends field. */
+export function dependsOf(record: string): string[] {
+  const names: string[] = [];
+  for (const field of ['Pre-Depends', 'Depends']) {
+    const m = new RegExp(`^${field}: (.*)$`, 'm').exec(record);
+    if (!m) continue;
+    for (const dep of m[1]!.split(',')) {
+      const first = dep.split('|')[0]!.trim().split(/[\s(:]/)[0];
+      if (first) names.push(first);
+    }
+  }
+  return names;
+}

@@ -1,0 +1,314 @@
+// Kernels a VM can boot: Debian cloud kernels by series (`debian-6.12`), resolved to the newest
+// package the mirror has and cached by exact package version, or a kernel the user built.
+// For each: an image QEMU's -kernel accepts, its config (when known), and the modules the guest
+// needs where the kernel has them as modules (veth, virtio console), decompressed for busybox
+// insmod, in load order.
+
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { execa } from 'execa';
+import { PrivateApt, dependsOf, type Available } from './apt.js';
+import { compareDebVersions } from './debversion.js';
+import { extractMembers, listDeb, moduleBytes } from './deb.js';
+import { cacheRoot, debArch, publishDir, scratchFor, type Arch } from './paths.js';
+
+export interface PreparedKernel {
+  /** What the user asked for: `debian-6.12` or the image path. */
+  label: string;
+  arch: Arch;
+  /** A file QEMU -kernel boots (bzImage on x86_64, an uncompressed Image on arm64). */
+  image: string;
+  /** The kernel's .config, when known. */
+  config: string | null;
+  /** Plain .ko files to insmod in this order (dependencies first); empty when all is built in. */
+  modules: string[];
+  /** The Debian package the kernel came from. */
+  package: Available | null;
+}
+
+const DEBIAN_LABEL = /^debian-(\d+)\.(\d+|x)$/;
+
+/** Image packages of one arch: linux-image-<ver>-cloud-<arch>[-unsigned], with the series of <ver>. */
+function cloudImage(name: string, arch: Arch): { series: string } | null {
+  const m = /^linux-image-(\d+\.\d+)(?:[.+~-][^ ]*)?-cloud-(amd64|arm64)(-unsigned)?$/.exec(name);
+  return m && m[2] === debArch(arch) ? { series: m[1]! } : null;
+}
+
+async function cloudImages(apt: PrivateApt, major: string, arch: Arch): Promise<Available[]> {
+  const names = (await apt.search(`^linux-image-${major}\\.[0-9]+.*-cloud-${debArch(arch)}`)).filter((n) => cloudImage(n, arch));
+  return apt.available(names, debArch(arch));
+}
+
+/** Every series of a major version the mirror has for the arch, e.g. debianSeries('7') → ['7.0', '7.1', ...]. */
+export async function debianSeries(major: string, arch: Arch, apt = new PrivateApt()): Promise<string[]> {
+  const series = new Set((await cloudImages(apt, major, arch)).map((p) => cloudImage(p.name, arch)!.series));
+  return [...series].sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
+}
+
+/**
+ * The packages of a series, newest first; at equal versions the -unsigned one first (the same
+ * kernel without the EFI signature).
+ */
+async function seriesCandidates(series: string, arch: Arch, apt = new PrivateApt()): Promise<Available[]> {
+  const major = series.split('.')[0]!;
+  const all = (await cloudImages(apt, major, arch)).filter((p) => cloudImage(p.name, arch)!.series === series);
+  const unsignedFirst = (p: Available) => (p.name.endsWith('-unsigned') ? 0 : 1);
+  all.sort((a, b) => compareDebVersions(b.version, a.version) || unsignedFirst(a) - unsignedFirst(b));
+  if (all.length === 0) {
+    const have = await debianSeries(major, arch, apt);
+    throw new Error(
+      `kernel debian-${series} (${arch}): the Debian mirror has no linux-image-${series}.*-cloud-${debArch(arch)}` +
+        (have.length ? ` (it has series ${have.join(', ')})` : ''),
+    );
+  }
+  return all;
+}
+
+/** How many versions of a series to try, newest first, before giving up. */
+const MAX_CANDIDATES = 3;
+
+/** Prepares `label` (`debian-X.Y` or a path to a bzImage/Image) for `arch`. */
+export async function prepareKernel(label: string, arch: Arch, opts: { modulesDir?: string } = {}): Promise<PreparedKernel> {
+  const m = DEBIAN_LABEL.exec(label);
+  if (!m) return userKernel(label, arch, opts.modulesDir);
+  const apt = new PrivateApt();
+  if (m[2] === 'x') {
+    const series = (await debianSeries(m[1]!, arch, apt)).map((s) => `debian-${s}`);
+    throw new Error(`kernel ${label} (${arch}): name one series; the mirror has ${series.join(', ') || 'none'}`);
+  }
+  // The newest kernel whose packages are all on the mirror (one may lack its modules package).
+  const candidates = (await seriesCandidates(`${m[1]}.${m[2]}`, arch, apt)).slice(0, MAX_CANDIDATES);
+  const problems: string[] = [];
+  for (const pkg of candidates) {
+    try {
+      return await debianKernel(label, pkg, arch, apt);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  throw new Error(`kernel ${label} (${arch}): no usable package among the newest ${candidates.length}:\n  ${problems.join('\n  ')}`);
+}
+
+async function debianKernel(label: string, pkg: Available, arch: Arch, apt: PrivateApt): Promise<PreparedKernel> {
+  const dir = join(cacheRoot(), 'kernels', `${pkg.name}_${pkg.version}_${pkg.debArch}`);
+  const meta = join(dir, 'kernel.json');
+  if (!existsSync(meta)) {
+    const tmp = scratchFor(dir);
+    try {
+      await unpackDebianKernel(pkg, tmp, arch, apt);
+      publishDir(tmp, dir);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  const saved = JSON.parse(readFileSync(meta, 'utf8')) as { modules: string[] };
+  return {
+    label,
+    arch,
+    image: join(dir, 'image'),
+    config: join(dir, 'config'),
+    modules: saved.modules.map((f) => join(dir, f)),
+    package: pkg,
+  };
+}
+
+/**
+ * The packages holding one kernel: the image package itself (up to 6.12 it has everything) and,
+ * from 7.x on, the linux-binary/-modules/-base packages of the same release it depends on.
+ */
+async function kernelPackages(pkg: Available, apt: PrivateApt): Promise<Available[]> {
+  const release = pkg.name.replace(/^linux-image-/, '').replace(/-unsigned$/, '');
+  const parts = dependsOf(await apt.show(pkg)).filter((d) => d === `linux-binary-${release}` || d === `linux-modules-${release}` || d === `linux-base-${release}`);
+  const found = await apt.available(parts, pkg.debArch);
+  return [pkg, ...parts.map((name) => found.find((p) => p.name === name && p.version === pkg.version) ?? missing(name, pkg))];
+}
+
+function missing(name: string, pkg: Available): never {
+  throw new Error(`kernel ${pkg.name} ${pkg.version}: the mirror has no ${name} ${pkg.version} for ${pkg.debArch}`);
+}
+
+/** The files of a kernel wherever the package layout puts them (/boot up to 6.12, /usr/lib/modules/<release>/ later). */
+const WANTED: Record<'image' | 'config', RegExp> = {
+  image: /(\/boot\/vmlinuz-[^/]+|\/modules\/[^/]+\/vmlinuz)$/,
+  config: /(\/boot\/config-[^/]+|\/modules\/[^/]+\/config)$/,
+};
+
+/**
+ * What the guest needs that a kernel may have as a module: virtio PCI and the virtio console
+ * carry the agent's channel (modules in Debian 6.1), veth is needed by most sequences.
+ */
+const NEEDED: { option: string; module: string }[] = [
+  { option: 'VIRTIO_PCI', module: 'virtio_pci' },
+  { option: 'VIRTIO_CONSOLE', module: 'virtio_console' },
+  { option: 'VETH', module: 'veth' },
+];
+
+/**
+ * The modules to load, dependencies first, for the NEEDED options this config has as =m; without
+ * a config (a user kernel built elsewhere), whichever NEEDED modules `locate` finds.
+ */
+async function neededModules(
+  config: string | null,
+  locate: (name: string) => Promise<string>,
+  what: string,
+): Promise<{ name: string; bytes: Buffer }[]> {
+  const seen = new Set<string>();
+  const all: { name: string; bytes: Buffer }[] = [];
+  for (const { option, module } of NEEDED) {
+    if (config === null) {
+      all.push(...(await moduleChain(module, locate, seen).catch(() => [])));
+      continue;
+    }
+    const value = new RegExp(`^CONFIG_${option}=(.)`, 'm').exec(config)?.[1];
+    if (value === 'y') continue;
+    if (value !== 'm') throw new Error(`kernel ${what}: CONFIG_${option} is off; mprog guests need it (kernel-configs/mprog.fragment)`);
+    all.push(...(await moduleChain(module, locate, seen)));
+  }
+  return all;
+}
+
+interface Member {
+  deb: string;
+  path: string;
+}
+
+/** Unpacks what the guest needs of a Debian kernel into `tmp`. */
+async function unpackDebianKernel(pkg: Available, tmp: string, arch: Arch, apt: PrivateApt): Promise<void> {
+  const what = `${pkg.name} ${pkg.version} (${arch})`;
+  const members: Member[] = [];
+  for (const p of await kernelPackages(pkg, apt)) {
+    const deb = await apt.download(p);
+    for (const path of await listDeb(deb)) members.push({ deb, path });
+  }
+  const root = join(tmp, 'pkg');
+  const pick = async (want: RegExp): Promise<string | null> => {
+    const m = members.find((x) => want.test(x.path));
+    if (!m) return null;
+    await extractMembers(m.deb, root, [m.path]);
+    return join(root, m.path);
+  };
+  const image = await pick(WANTED.image);
+  const config = await pick(WANTED.config);
+  if (!image || !config) throw new Error(`kernel ${what}: its packages have no vmlinuz or config`);
+  const locate = async (name: string): Promise<string> => {
+    const m = members.find((x) => moduleFile(name).test(x.path));
+    if (!m) throw new Error(`kernel ${what}: module ${name} is not in its packages`);
+    await extractMembers(m.deb, root, [m.path]);
+    return join(root, m.path);
+  };
+  mkdirSync(join(tmp, 'modules'), { recursive: true });
+  const modules: string[] = [];
+  for (const mod of await neededModules(readFileSync(config, 'utf8'), locate, what)) {
+    const plain = `modules/${mod.name}.ko`;
+    writeFileSync(join(tmp, plain), mod.bytes);
+    modules.push(plain);
+  }
+  writeFileSync(join(tmp, 'image'), await bootableImage(readFileSync(image), arch, what));
+  writeFileSync(join(tmp, 'config'), readFileSync(config));
+  rmSync(root, { recursive: true });
+  writeFileSync(join(tmp, 'kernel.json'), JSON.stringify({ package: pkg, modules }, null, 2) + '\n');
+}
+
+/** Matches the file of module `name` (depmod treats '-' and '_' in module names alike). */
+function moduleFile(name: string): RegExp {
+  return new RegExp(`/${name.replace(/[-_]/g, '[-_]')}\\.ko(\\.(xz|zst|gz))?$`);
+}
+
+/**
+ * A module and what it needs, dependencies first, as plain module bytes. Debian ships no
+ * modules.dep (depmod makes it at install time), so the dependencies come from each module's
+ * own "depends=" modinfo. `locate` gives the file of a module name.
+ */
+async function moduleChain(
+  name: string,
+  locate: (name: string) => Promise<string>,
+  seen = new Set<string>(),
+): Promise<{ name: string; bytes: Buffer }[]> {
+  if (seen.has(name)) return [];
+  seen.add(name);
+  const bytes = await moduleBytes(await locate(name));
+  const info = /\0depends=([^\0]*)\0/.exec(bytes.toString('latin1'));
+  const chain: { name: string; bytes: Buffer }[] = [];
+  for (const d of (info?.[1] ?? '').split(',').filter(Boolean)) chain.push(...(await moduleChain(d, locate, seen)));
+  return [...chain, { name, bytes }];
+}
+
+function findFiles(dir: string, want: (path: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...findFiles(p, want));
+    else if (want(p)) out.push(p);
+  }
+  return out.sort();
+}
+
+/**
+ * QEMU 7.2 boots an x86 bzImage and an arm64 Image (plain or gzip), but not an arm64 EFI zboot
+ * image (a PE file whose payload is the compressed Image): unwrap whatever Debian shipped to a plain Image.
+ */
+async function bootableImage(data: Buffer, arch: Arch, what: string): Promise<Buffer> {
+  if (arch === 'x86_64') return data;
+  let image = data;
+  if (image.subarray(0, 2).toString('latin1') === 'MZ' && image.subarray(4, 8).toString('latin1') === 'zimg') {
+    const offset = image.readUInt32LE(8);
+    const size = image.readUInt32LE(12);
+    const comp = image.subarray(24, 56).toString('latin1').replace(/\0.*$/s, '');
+    image = await decompress(image.subarray(offset, offset + size), comp, what);
+  } else if (image[0] === 0x1f && image[1] === 0x8b) {
+    image = gunzipSync(image);
+  }
+  // arch/arm64/include/asm/image.h: the magic "ARM\x64" at offset 56.
+  if (image.subarray(56, 60).toString('latin1') !== 'ARM\x64') {
+    throw new Error(`kernel ${what}: vmlinuz is not an arm64 Image (plain, gzip or EFI zboot)`);
+  }
+  return image;
+}
+
+/**
+ * The zboot payload as a plain Image. Makefile.zboot appends a 4-byte size to every payload but
+ * gzip's (where it is part of the format); the decompressors would take it for trailing garbage.
+ */
+async function decompress(payload: Buffer, comp: string, what: string): Promise<Buffer> {
+  if (comp === 'gzip') return gunzipSync(payload);
+  const tool = { zstd: 'zstd', xzkern: 'xz', lzma: 'xz', lzo: 'lzop', bzip2: 'bzip2', lz4: 'lz4' }[comp];
+  if (!tool) throw new Error(`kernel ${what}: EFI zboot payload compressed with ${comp}, which mprog cannot unpack`);
+  const r = await execa(tool, ['-dc'], { input: payload.subarray(0, -4), encoding: 'buffer', reject: false });
+  if (r.exitCode !== 0) throw new Error(`kernel ${what}: ${tool} -dc of the EFI zboot payload failed`);
+  return Buffer.from(r.stdout);
+}
+
+/** A user-built kernel: the image as given, its .config if it sits in the build tree, veth from `modulesDir` if given. */
+async function userKernel(path: string, arch: Arch, modulesDir: string | undefined): Promise<PreparedKernel> {
+  const image = resolve(path);
+  if (!existsSync(image) || !statSync(image).isFile()) {
+    throw new Error(`kernel ${path}: no such file (give debian-X.Y or the path of a bzImage/Image)`);
+  }
+  const data = readFileSync(image);
+  const hash = createHash('sha256').update(data).update(modulesDir ?? '').digest('hex').slice(0, 16);
+  const dir = join(cacheRoot(), 'kernels', `user-${hash}-${arch}`);
+  mkdirSync(join(dir, 'modules'), { recursive: true });
+  const bootable = join(dir, 'image');
+  if (!existsSync(bootable)) writeFileSync(bootable, await bootableImage(data, arch, path));
+  // arch/<arch>/boot/<image> in a kernel tree: the tree's .config is three levels up.
+  const config = [join(dirname(image), '.config'), join(dirname(image), '..', '..', '..', '.config')].find(existsSync) ?? null;
+  const modules: string[] = [];
+  if (modulesDir) {
+    const files = findFiles(resolve(modulesDir), (p) => /\.ko(\.(xz|zst|gz))?$/.test(p));
+    const locate = async (name: string): Promise<string> => {
+      const f = files.find((p) => moduleFile(name).test(p));
+      if (!f) throw new Error(`kernel ${path}: module ${name} is not under ${modulesDir}`);
+      return f;
+    };
+    for (const mod of await neededModules(config ? readFileSync(config, 'utf8') : null, locate, path)) {
+      const out = join(dir, 'modules', `${mod.name}.ko`);
+      writeFileSync(out, mod.bytes);
+      modules.push(out);
+    }
+  } else if (config && /^CONFIG_(VETH|VIRTIO_PCI|VIRTIO_CONSOLE)=m$/m.test(readFileSync(config, 'utf8'))) {
+    throw new Error(`kernel ${path}: ${config} builds veth or virtio console as modules: give the modules directory too`);
+  }
+  return { label: path, arch, image: bootable, config, modules, package: null };
+}

@@ -1,0 +1,241 @@
+// One QEMU guest running the mprog agent: launch, handshake, and the classification of every way
+// it can go wrong (boot-fail, panic, timeout, agent-error), always with the console tail.
+// The agent's channel is a virtio-serial port wired to QEMU's stdio; the console goes to a file.
+
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { constants, accessSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { AgentClient } from '../harness/targets/agent-client.js';
+import { TargetError } from '../harness/targets/target.js';
+import { AGENT_PORT_NAME } from './initramfs.js';
+import type { PreparedKernel } from './kernels.js';
+import { cacheRoot, type Arch } from './paths.js';
+
+export type Accel = 'tcg' | 'kvm';
+
+export interface VmOptions {
+  kernel: PreparedKernel;
+  initramfs: string;
+  accel: Accel;
+  /** Appended to the kernel command line (later options win, e.g. `rdinit=/bin/sh`). */
+  extraCmdline?: string;
+  /** From spawning QEMU to the agent's HELLO answer. */
+  bootDeadlineMs: number;
+}
+
+const CONSOLE_TAIL_CHARS = 6000;
+/** How long a guest that is going down (panic → reboot) gets to finish before it is judged. */
+const EXIT_GRACE_MS = 3000;
+const BYE_EXIT_MS = 10_000;
+
+const QEMU: Record<Arch, { bin: string; pkg: string; machine: string[]; console: string }> = {
+  x86_64: { bin: 'qemu-system-x86_64', pkg: 'qemu-system-x86', machine: ['-M', 'q35', '-cpu', 'max'], console: 'ttyS0' },
+  // cortex-a72 boots about 3x faster under TCG than -cpu max (no pointer-auth emulation).
+  arm64: { bin: 'qemu-system-aarch64', pkg: 'qemu-system-arm', machine: ['-M', 'virt', '-cpu', 'cortex-a72'], console: 'ttyAMA0' },
+};
+
+type QemuProcess = ChildProcessByStdio<Writable, Readable, Readable>;
+
+const live = new Set<QemuProcess>();
+process.once('exit', () => {
+  for (const proc of live) proc.kill('SIGKILL');
+});
+
+export function cmdline(arch: Arch, extra?: string): string {
+  return [`console=${QEMU[arch].console}`, 'panic=-1', 'rcupdate.rcu_expedited=1', 'quiet', extra ?? ''].join(' ').trim();
+}
+
+function qemuArgs(opts: VmOptions, consoleFile: string): string[] {
+  const arch = opts.kernel.arch;
+  // Under KVM the guest gets the host CPU; -cpu max/cortex-a72 are for TCG.
+  const machine = opts.accel === 'kvm' ? [QEMU[arch].machine[0]!, QEMU[arch].machine[1]!, '-cpu', 'host'] : QEMU[arch].machine;
+  return [
+    ...machine,
+    '-accel', opts.accel,
+    '-m', '512', '-smp', '1',
+    '-nodefaults', '-display', 'none', '-monitor', 'none', '-no-reboot',
+    '-kernel', opts.kernel.image,
+    '-initrd', opts.initramfs,
+    '-append', cmdline(arch, opts.extraCmdline),
+    '-chardev', `file,id=con,path=${consoleFile}`,
+    '-serial', 'chardev:con',
+    '-device', 'virtio-serial-pci,id=vser',
+    '-chardev', 'stdio,id=agent,signal=off',
+    '-device', `virtserialport,bus=vser.0,chardev=agent,name=${AGENT_PORT_NAME}`,
+  ];
+}
+
+export class Vm {
+  private stderr = '';
+  /** Why QEMU could not be started, if it could not. */
+  private spawnError: string | null = null;
+  private readonly exit: Promise<string>;
+  private exitStatus: string | null = null;
+
+  private constructor(
+    private readonly proc: QemuProcess,
+    private readonly dir: string,
+    readonly opts: VmOptions,
+  ) {
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (s: string) => {
+      this.stderr = (this.stderr + s).slice(-4000);
+      // QEMU pauses a guest after a KVM internal error instead of exiting: nothing more will come.
+      if (/KVM internal error/.test(s)) proc.kill('SIGKILL');
+    });
+    // A dead QEMU shows up as a closed stream in the client; a write to it must not crash node.
+    proc.stdin.on('error', () => undefined);
+    // 'close' (unlike 'exit') also comes when QEMU could not be started at all.
+    this.exit = new Promise((resolve) => {
+      proc.once('close', (code, signal) => {
+        this.exitStatus = signal ? `killed by ${signal}` : `exit status ${code}`;
+        resolve(this.exitStatus);
+      });
+    });
+  }
+
+  /** What this guest is, for messages: `debian-6.12 (x86_64)`. */
+  get what(): string {
+    return `${this.opts.kernel.label} (${this.opts.kernel.arch})`;
+  }
+
+  /** Starts QEMU and does the agent handshake; any failure comes back as a classified TargetError. */
+  static async boot(opts: VmOptions): Promise<{ vm: Vm; client: AgentClient; bootMs: number }> {
+    const started = Date.now();
+    const vm = Vm.spawn(opts);
+    try {
+      const client = await AgentClient.connect(
+        { input: vm.proc.stdout, output: vm.proc.stdin },
+        { deadlineMs: opts.bootDeadlineMs, waitReady: true },
+      );
+      return { vm, client, bootMs: Date.now() - started };
+    } catch (err) {
+      const fault = await vm.fault(err, 'boot');
+      await vm.kill();
+      throw fault;
+    }
+  }
+
+  private static spawn(opts: VmOptions): Vm {
+    const { bin, pkg } = QEMU[opts.kernel.arch];
+    const dir = mkdtempSync(join(tmpdir(), 'mprog-vm-'));
+    const consoleFile = join(dir, 'console.log');
+    writeFileSync(consoleFile, '');
+    const proc = spawn(bin, qemuArgs(opts, consoleFile), { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A guest whose host goes away sees EOF and powers off, but a hung one would stay: kill it on exit.
+    live.add(proc);
+    proc.once('close', () => live.delete(proc));
+    const vm = new Vm(proc, dir, opts);
+    proc.once('error', (err: NodeJS.ErrnoException) => {
+      vm.spawnError = err.code === 'ENOENT' ? `${bin} not found: install the Debian package ${pkg} (scripts/setup.sh)` : `${bin}: ${err.message}`;
+    });
+    return vm;
+  }
+
+  /** The last part of the guest console. */
+  consoleTail(): string {
+    try {
+      return readFileSync(join(this.dir, 'console.log'), 'latin1').slice(-CONSOLE_TAIL_CHARS);
+    } catch {
+      return '';
+    }
+  }
+
+  private async exited(withinMs: number): Promise<boolean> {
+    if (this.exitStatus !== null) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), withinMs)));
+    const r = await Promise.race([this.exit, timeout]);
+    clearTimeout(timer);
+    return r !== null;
+  }
+
+  /**
+   * Turns what went wrong while talking to the guest into a TargetError of the right kind:
+   * a panic on the console wins; then a missed deadline; then QEMU gone before the handshake
+   * (boot-fail) or after it (agent-error).
+   */
+  async fault(err: unknown, phase: 'boot' | { requestDeadlineMs: number }): Promise<TargetError> {
+    const timedOut = err instanceof TargetError && err.kind === 'timeout';
+    if (!timedOut) await this.exited(EXIT_GRACE_MS);
+    if (this.spawnError) return new TargetError('unusable', `${this.what}: ${this.spawnError}`);
+    const console = this.consoleTail();
+    const message = err instanceof Error ? err.message : String(err);
+    const panic = /Kernel panic[^\n]*/.exec(console);
+    if (panic) return new TargetError('panic', `${this.what}: ${panic[0].trim()}`, console);
+    if (timedOut) {
+      const where =
+        phase === 'boot'
+          ? `no agent handshake within ${this.opts.bootDeadlineMs} ms of starting QEMU`
+          : `${message} (deadline ${phase.requestDeadlineMs} ms)`;
+      return new TargetError('timeout', `${this.what}: ${where}`, console);
+    }
+    if (err instanceof TargetError && err.kind !== 'agent-error') return err; // e.g. harness-fault: not the VM's doing
+    const qemu = `QEMU ${this.exitStatus ?? 'still running'}${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`;
+    if (phase === 'boot' && this.exitStatus !== null) {
+      return new TargetError('boot-fail', `${this.what}: the guest never ran the agent (${qemu})`, console);
+    }
+    return new TargetError('agent-error', `${this.what}: ${message} (${qemu})`, console);
+  }
+
+  /** BYE, then wait for the guest to power off; one that does not is killed. */
+  async stop(client: AgentClient): Promise<void> {
+    await client.bye().catch(() => undefined);
+    if (!(await this.exited(BYE_EXIT_MS))) await this.kill();
+    this.cleanup();
+  }
+
+  async kill(): Promise<void> {
+    if (this.exitStatus === null) {
+      this.proc.kill('SIGKILL');
+      await this.exit;
+    }
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * KVM is used only when a probe boot with it reached the agent on this host (facts: /dev/kvm can
+ * open yet guests die with "emulation failure"); the verdict is cached per host kernel and arch.
+ * MPROG_ACCEL=tcg|kvm overrides.
+ */
+export async function chooseAccel(kernel: PreparedKernel, initramfs: string): Promise<Accel> {
+  const forced = process.env['MPROG_ACCEL'];
+  if (forced === 'tcg' || forced === 'kvm') return forced;
+  const hostArch = process.arch === 'x64' ? 'x86_64' : process.arch;
+  if (hostArch !== kernel.arch || !kvmUsable()) return 'tcg';
+  const file = join(cacheRoot(), 'kvm-probe.json');
+  const key = `${release()} ${kernel.arch}`;
+  const verdicts = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Accel>) : {};
+  if (verdicts[key] === undefined) {
+    verdicts[key] = await probeKvm(kernel, initramfs);
+    mkdirSync(cacheRoot(), { recursive: true });
+    writeFileSync(file, JSON.stringify(verdicts, null, 2) + '\n');
+  }
+  return verdicts[key]!;
+}
+
+function kvmUsable(): boolean {
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function probeKvm(kernel: PreparedKernel, initramfs: string): Promise<Accel> {
+  try {
+    const { vm, client } = await Vm.boot({ kernel, initramfs, accel: 'kvm', bootDeadlineMs: 20_000 });
+    await vm.stop(client);
+    return 'kvm';
+  } catch {
+    return 'tcg';
+  }
+}
