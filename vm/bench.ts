@@ -34,6 +34,8 @@ export async function benchQemu(opts: {
   sequences: Sequence[];
   rounds?: number;
   rawIterations?: number;
+  /** Run bpftool after every query, as replay does by default (true), or measure the bpf(2) path alone. */
+  crossCheck?: boolean;
 }): Promise<QemuBench> {
   const spec = `qemu:${opts.kernel ?? 'debian-6.12'}:${opts.arch}`;
   const rounds = opts.rounds ?? 3;
@@ -47,7 +49,7 @@ export async function benchQemu(opts: {
     const start = process.hrtime.bigint();
     for (let r = 0; r < rounds; r++) {
       for (const seq of opts.sequences) {
-        await target.run(seq);
+        await target.run(seq, { crossCheck: opts.crossCheck ?? true });
         calls += bpfCalls(seq);
       }
     }

@@ -1,31 +1,89 @@
-// `npm run bench [-- --json] [--only emulator]`: the project's speed goals, measured.
+// `npm run bench [-- --json] [--only PREFIX]`: the project's speed goals, measured.
+//   emulator_ops_per_s                 the emulator alone, fixed mix of calls
+//   boot_s_<arch>                      spawning QEMU -> agent handshake (Debian 6.12 cloud kernel)
+//   replay_ops_per_s_<arch>            bpf(2) calls/s replaying the selftest sequences through the agent
+//   replay_checked_ops_per_s_<arch>    the same with bpftool run after every query (replay's default)
+//   guest_raw_ops_per_s_<arch>         attach+detach in a loop inside the guest
+//   fuzz_sequences_per_s               20-step generated sequences, emulator and one x86_64 VM
 
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchQemu } from '../../vm/bench.js';
+import { repoRoot } from '../../vm/paths.js';
+import { fuzzSequencesPerSecond } from '../fuzz/bench.js';
+import { parseSequenceFile } from '../seq/parse.js';
+import { QemuTarget } from '../targets/qemu.js';
 import { benchEmulator } from './emulator.js';
 
-interface Measure {
-  key: string;
-  label: string;
-  goal?: string;
-  run: () => Promise<number>;
+type Results = Record<string, number>;
+
+interface Group {
+  /** The keys it measures, for --only. */
+  keys: string[];
+  run: (out: Results) => Promise<void>;
 }
 
-const MEASURES: Measure[] = [
+const GOALS: Record<string, string> = {
+  emulator_ops_per_s: '>= 2,000,000',
+  boot_s_x86_64: '<= 2.5',
+  boot_s_arm64: '<= 4',
+  replay_ops_per_s_x86_64: '>= 20,000 and >= 50% of raw',
+  replay_ops_per_s_arm64: '>= 20,000 and >= 50% of raw',
+  fuzz_sequences_per_s: '>= 100',
+};
+
+function selftestSequences() {
+  const dir = join(repoRoot(), 'test/sequences');
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) => readdirSync(join(dir, d.name)).filter((f) => f.endsWith('.json')).sort().map((f) => parseSequenceFile(join(dir, d.name, f))));
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+function vmGroup(arch: 'x86_64' | 'arm64'): Group {
+  return {
+    keys: [`boot_s_${arch}`, `replay_ops_per_s_${arch}`, `replay_checked_ops_per_s_${arch}`, `guest_raw_ops_per_s_${arch}`],
+    run: async (out) => {
+      const sequences = selftestSequences();
+      const fast = await benchQemu({ arch, sequences, rounds: 2, crossCheck: false });
+      const checked = await benchQemu({ arch, sequences, rounds: 1, rawIterations: 1 });
+      out[`boot_s_${arch}`] = round(Math.min(fast.bootSeconds, checked.bootSeconds));
+      out[`replay_ops_per_s_${arch}`] = round(fast.replay.callsPerSecond);
+      out[`replay_checked_ops_per_s_${arch}`] = round(checked.replay.callsPerSecond);
+      out[`guest_raw_ops_per_s_${arch}`] = round(fast.raw.callsPerSecond);
+    },
+  };
+}
+
+const GROUPS: Group[] = [
+  { keys: ['emulator_ops_per_s'], run: async (out) => void (out['emulator_ops_per_s'] = round(benchEmulator(3).opsPerSecond)) },
+  vmGroup('x86_64'),
+  vmGroup('arm64'),
   {
-    key: 'emulator_ops_per_s',
-    label: 'emulator, fixed mix of calls',
-    goal: '>= 2,000,000',
-    run: async () => benchEmulator(3).opsPerSecond,
+    keys: ['fuzz_sequences_per_s'],
+    run: async (out) => {
+      const target = new QemuTarget('qemu:debian-6.12:x86_64');
+      try {
+        out['fuzz_sequences_per_s'] = round(await fuzzSequencesPerSecond(target, 20));
+      } finally {
+        await target.close();
+      }
+    },
   },
 ];
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, only: { type: 'string' } } });
-  const selected = MEASURES.filter((m) => !values.only || m.key.startsWith(values.only));
-  const results: Record<string, number> = {};
-  for (const m of selected) {
-    results[m.key] = Math.round((await m.run()) * 1000) / 1000;
-    if (!values.json) process.stdout.write(`${m.label.padEnd(50)} ${m.key.padEnd(32)} ${results[m.key]!.toLocaleString('en-US')}${m.goal ? `   (goal ${m.goal})` : ''}\n`);
+  const results: Results = {};
+  for (const group of GROUPS) {
+    if (values.only && !group.keys.some((k) => k.startsWith(values.only!))) continue;
+    await group.run(results);
+    if (values.json) continue;
+    for (const key of group.keys) {
+      process.stdout.write(`${key.padEnd(34)} ${results[key]!.toLocaleString('en-US').padStart(14)}${GOALS[key] ? `   (goal ${GOALS[key]})` : ''}\n`);
+    }
   }
   if (values.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   return 0;
