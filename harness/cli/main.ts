@@ -8,13 +8,16 @@ import { runReplay } from './replay.js';
 const USAGE = `usage: mprog <command> [options]
 
 commands:
-  replay --target TARGET [--json] FILE...   replay mprog-seq/1 files on one target
+  replay --target TARGET [--json] [--modules DIR] FILE...
+                                            replay mprog-seq/1 files on one target
                                             TARGET: emulator[:PROFILE], host, qemu:KERNEL:ARCH
+                                            (KERNEL: debian-X.Y or a kernel image; --modules:
+                                            that image's modules directory)
   fuzz --target TARGET [--seed S] [--sequences N] [--max-steps M] [--time T] [--out DIR] [--profile P]
                                             generate sequences, compare TARGET with the emulator,
                                             shrink a divergence and write reproducers to DIR
   conform [--kernel K,...] [--arch A,...] [--host] [--profile P] [--out DIR]
-          [--jobs N] [--shard I/N] [--resume] [CORPUS...]
+          [--jobs N] [--shard I/N] [--resume] [--modules DIR] [CORPUS...]
                                             replay a corpus on kernels and on the emulator
                                             (profile from each kernel's release unless --profile),
                                             diff every step; K: debian-X.Y or a kernel image,

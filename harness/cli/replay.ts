@@ -12,6 +12,7 @@ export async function runReplay(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(args, {
     target: { type: 'string' },
     json: { type: 'boolean', default: false },
+    modules: { type: 'string' },
   });
   if (!values.target) throw new UsageError('replay needs --target');
   if (positionals.length === 0) throw new UsageError('replay needs at least one FILE');
@@ -31,7 +32,7 @@ export async function runReplay(args: string[]): Promise<number> {
   const reports: ReplayReport[] = [];
   let target;
   try {
-    target = await openTarget(values.target as string);
+    target = await openTarget(values.target as string, values.modules === undefined ? {} : { modulesDir: values.modules });
     for (const seq of seqs) {
       const { report, expectFailures } = await replaySequence(target, seq);
       reports.push(report);

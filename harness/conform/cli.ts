@@ -1,6 +1,7 @@
 // `mprog conform ...` and `mprog merge DIR...`: flags to a request, then the run, the live
 // progress on stderr and the final report on stdout. The exit status is the report's.
 
+import { openTarget } from '../targets/open.js';
 import { resolve } from 'node:path';
 import { PROFILES, findProfile } from '../../emulator/profiles.js';
 import { UsageError, parseOptions } from '../cli/main.js';
@@ -50,6 +51,7 @@ export async function runConformCommand(args: string[]): Promise<number> {
     jobs: { type: 'string' },
     shard: { type: 'string' },
     resume: { type: 'boolean', default: false },
+    modules: { type: 'string' },
   });
   const shard = values.shard === undefined ? null : parseShard(values.shard);
   if (shard instanceof BadInput) throw new UsageError(shard.message);
@@ -65,6 +67,7 @@ export async function runConformCommand(args: string[]): Promise<number> {
     jobs: positiveInteger('--jobs', values.jobs),
     resume: values.resume,
     onProgress: progress.handle,
+    ...(values.modules !== undefined && { openTarget: (spec: string) => openTarget(spec, { modulesDir: values.modules }) }),
   });
   progress.finish();
   return finish(result);

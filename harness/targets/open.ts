@@ -7,13 +7,18 @@ import { type Target, TargetError } from './target.js';
 
 export const TARGET_SPECS = 'emulator[:PROFILE], host, qemu:KERNEL:ARCH';
 
-export async function openTarget(spec: string): Promise<Target> {
+export interface OpenOptions {
+  /** The modules directory of a kernel image given as `qemu:PATH:ARCH`. */
+  modulesDir?: string;
+}
+
+export async function openTarget(spec: string, opts: OpenOptions = {}): Promise<Target> {
   const [kind, ...rest] = spec.split(':');
   if (kind === 'emulator' && rest.length <= 1) return new EmulatorTarget(rest[0] || DEFAULT_PROFILE);
   if (kind === 'host' && rest.length === 0) return new HostTarget();
   if (kind === 'qemu') {
     const { QemuTarget } = await import('./qemu.js');
-    return new QemuTarget(spec);
+    return new QemuTarget(spec, opts.modulesDir === undefined ? {} : { modulesDir: opts.modulesDir });
   }
   throw new TargetError('unusable', `unknown target "${spec}" (expected one of: ${TARGET_SPECS})`);
 }
