@@ -3,11 +3,12 @@
 // forks per sequence), so the host's own devices are never touched.
 
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { projectBpftool } from '../../vm/host-bpftool.js';
+import { repoRoot } from '../../vm/paths.js';
 import type { RawSequenceResult, Sequence } from '../seq/types.js';
 import { AgentClient } from './agent-client.js';
 import { type RunOptions, TargetError, type Target } from './target.js';
@@ -75,28 +76,36 @@ export class HostTarget implements Target {
   }
 }
 
+/** The bpftools the cross-check can use, in order: the one on PATH, then the project's own. */
+const BPFTOOL_CANDIDATES: { what: string; find: () => Promise<string | null> }[] = [
+  { what: 'bpftool on PATH', find: async () => findOnPath('bpftool') },
+  { what: "the project's bpftool (Debian's, via the private apt)", find: () => projectBpftool(hostArch()) },
+];
+
 async function startHost(): Promise<Running> {
   checkPrivileges();
   const agentPath = await buildAgent(hostArch());
-  const bpftool = findOnPath('bpftool');
-  if (bpftool === null) {
-    tellNoBpftool('bpftool is not on PATH');
-    return startAgent(agentPath, null);
-  }
-  const probing = await startAgent(agentPath, bpftool);
-  const verdict = await probing.client.probeBpftool(PROBE_DEADLINE_MS).catch(async (err: unknown) => {
+  const reasons: string[] = [];
+  for (const candidate of BPFTOOL_CANDIDATES) {
+    const bpftool = await candidate.find().catch((err: Error) => {
+      reasons.push(`${candidate.what}: ${err.message}`);
+      return null;
+    });
+    if (bpftool === null) continue;
+    const probing = await startAgent(agentPath, bpftool);
+    const verdict = await probing.client.probeBpftool(PROBE_DEADLINE_MS).catch(async (err: unknown) => {
+      await stopAgent(probing.agent, probing.client);
+      throw err;
+    });
+    if (verdict === 'lists-tcx') return probing;
     await stopAgent(probing.agent, probing.client);
-    throw err;
-  });
-  if (verdict === 'lists-tcx') return probing;
-  await stopAgent(probing.agent, probing.client);
-  tellNoBpftool(
-    verdict === 'no-tcx'
-      ? 'this kernel refused a tcx attach, so bpftool cannot be checked'
-      : verdict === 'no-bpftool'
-        ? `${bpftool} net show -j failed`
-        : `${bpftool} does not list tcx attachments (too old: tcx needs bpftool 7.3 or later)`,
-  );
+    if (verdict === 'no-tcx') {
+      reasons.push('this kernel refused a tcx attach, so bpftool cannot be checked');
+      break;
+    }
+    reasons.push(verdict === 'no-bpftool' ? `${bpftool} net show -j failed` : `${bpftool} does not list tcx attachments (tcx needs bpftool 7.3 or later)`);
+  }
+  tellNoBpftool(reasons.join('; '));
   return startAgent(agentPath, null);
 }
 
@@ -134,17 +143,6 @@ function hostArch(): 'x86_64' | 'arm64' {
   if (process.arch === 'x64') return 'x86_64';
   if (process.arch === 'arm64') return 'arm64';
   throw new TargetError('unusable', `host target: no agent build for this architecture (${process.arch}); known: x86_64, arm64`);
-}
-
-/** The repository root: the nearest ancestor of this module holding vm/agent/build.sh (works from dist/ too). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'vm/agent/build.sh'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new TargetError('unusable', 'host target: vm/agent/build.sh not found above the harness');
-    dir = up;
-  }
 }
 
 /** build.sh is idempotent: it compiles only when the binary is missing or its source changed. */

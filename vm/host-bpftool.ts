@@ -1,0 +1,27 @@
+// The project's own bpftool (Debian's, >= 7.5, the first that lists tcx) for use on the host:
+// the guest userland's binary run through its own dynamic loader and libraries, so it works on a
+// host whose distribution ships an older bpftool (Debian 12 has 7.1).
+
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { cacheRoot, type Arch } from './paths.js';
+import { prepareUserland } from './userland.js';
+
+const BPFTOOL = '/usr/sbin/bpftool';
+
+/** A script that runs the userland's bpftool; its path is what the agent's --bpftool takes. */
+export async function projectBpftool(arch: Arch): Promise<string> {
+  const { files, libDirs, packages } = await prepareUserland(arch);
+  const loader = Object.entries(files).find(([guest]) => basename(guest).startsWith('ld-linux'))?.[1];
+  const bpftool = files[BPFTOOL];
+  if (!loader || !bpftool) throw new Error(`the ${arch} userland has no ${loader ? 'bpftool' : 'dynamic loader'}`);
+  const hostLibDirs = [...new Set(Object.entries(files).filter(([guest]) => libDirs.includes(dirname(guest))).map(([, host]) => dirname(host)))];
+  const version = packages.find((p) => p.name === 'bpftool')!.version;
+  const script = join(cacheRoot(), 'host-bpftool', `${arch}-${version.replace(/[^\w.+-]/g, '_')}`, 'bpftool');
+  if (!existsSync(script)) {
+    mkdirSync(dirname(script), { recursive: true });
+    writeFileSync(script, `#!/bin/sh\nexec ${loader} --library-path ${hostLibDirs.join(':')} ${bpftool} "$@"\n`);
+    chmodSync(script, 0o755);
+  }
+  return script;
+}
