@@ -3,7 +3,7 @@
 
 import type { Target } from '../targets/target.js';
 import { generateSequence } from './generator.js';
-import { chooseProfile, compare, targetHasNetkit } from './run.js';
+import { answers, chooseProfile, targetHasNetkit } from './run.js';
 
 const BENCH_STEPS = 20;
 const BENCH_SEED = 20251124;
@@ -15,8 +15,8 @@ export async function fuzzSequencesPerSecond(target: Target, seconds: number): P
   const start = performance.now();
   const deadline = start + seconds * 1000;
   let done = 0;
-  while (performance.now() < deadline) {
-    await compare(target, profile, generateSequence(BENCH_SEED, done, opts).seq, { crossCheck: false });
+  for await (const { answer } of answers(target, profile, (i) => generateSequence(BENCH_SEED, i, opts), () => performance.now() < deadline)) {
+    if (answer instanceof Error) throw answer;
     done++;
   }
   return done / ((performance.now() - start) / 1000);

@@ -12,7 +12,7 @@ import type { Sequence, StepResult } from '../seq/types.js';
 import { runOnEmulator } from '../targets/emulator.js';
 import { type RunOptions, type Target, TargetError } from '../targets/target.js';
 import { Coverage, type CoverageReport } from './coverage.js';
-import { generateSequence } from './generator.js';
+import { type Generated, generateSequence } from './generator.js';
 import { cReproducer } from './reproducer-c.js';
 import { shellReproducer } from './reproducer-sh.js';
 import { sequenceToText } from './seqjson.js';
@@ -105,6 +105,37 @@ export async function compare(target: Target, profile: Profile, seq: Sequence, r
   return { target: onTarget, emulator: onEmulator, diff: diffResults(onTarget, onEmulator) };
 }
 
+/** Generated sequences the target works on at once: while it replays one, the next ones are
+ * already on their way, so a VM never waits for the host between sequences. */
+const IN_FLIGHT = 4;
+
+type Answer = Awaited<ReturnType<typeof compare>>;
+
+/**
+ * The generated sequences (index 0, 1, ... while `more(index)`) with both sides' answers, in
+ * order, IN_FLIGHT of them replaying at once. An answer that failed is the Error. Stopping the
+ * iteration early leaves the sequences in flight to finish on their own.
+ */
+export async function* answers(
+  target: Target,
+  profile: Profile,
+  generate: (index: number) => Generated,
+  more: (index: number) => boolean,
+): AsyncGenerator<Generated & { index: number; answer: Answer | Error }> {
+  const inFlight: (Generated & { index: number; answer: Promise<Answer | Error> })[] = [];
+  for (let next = 0; ; ) {
+    while (inFlight.length < IN_FLIGHT && more(next)) {
+      const generated = generate(next);
+      // Caught at once: a rejection must not go unhandled while earlier answers are awaited.
+      const answer = compare(target, profile, generated.seq, { crossCheck: false }).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+      inFlight.push({ ...generated, index: next++, answer });
+    }
+    const head = inFlight.shift();
+    if (!head) return;
+    yield { ...head, answer: await head.answer };
+  }
+}
+
 async function stillDiverges(target: Target, profile: Profile, seq: Sequence): Promise<boolean> {
   try {
     return (await compare(target, profile, seq)).diff.length > 0;
@@ -154,13 +185,10 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   let divergence: DivergenceReport | null = null;
   let run = 0;
   let skipped = 0;
-  for (let index = 0; index < opts.sequences && Date.now() < deadline; index++) {
-    const { seq, sizes } = generateSequence(opts.seed, index, genOpts);
-    let answer;
-    try {
-      answer = await compare(opts.target, profile, seq, { crossCheck: false });
-    } catch (err) {
-      if (!(err instanceof ModelGapError)) throw err;
+  const more = (index: number) => index < opts.sequences && Date.now() < deadline;
+  for await (const { index, seq, sizes, answer } of answers(opts.target, profile, (i) => generateSequence(opts.seed, i, genOpts), more)) {
+    if (answer instanceof Error) {
+      if (!(answer instanceof ModelGapError)) throw answer;
       skipped++; // the generator made a step the emulator does not model: not a finding
       continue;
     }

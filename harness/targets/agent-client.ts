@@ -159,8 +159,9 @@ export class AgentClient {
 
   /** Replays one sequence; cross-checks full query answers against bpftool when the agent runs it. */
   run(seq: Sequence, opts: { deadlineMs?: number; crossCheck?: boolean } = {}): Promise<RawSequenceResult> {
-    return this.exclusive(async () => {
-      const replay = await this.replay(seq, Date.now() + (opts.deadlineMs ?? RUN_DEADLINE_MS), opts.crossCheck ?? true);
+    const objects = objectIndex(seq);
+    return this.exchange(lower(seq, objects, opts.crossCheck ?? true), async () => {
+      const replay = await this.replay(seq, Date.now() + (opts.deadlineMs ?? RUN_DEADLINE_MS));
       for (const [i, text] of replay.bpftool) {
         if (text !== null) crossCheck(seq, i, replay.raw.steps[i]!, replay.queryIfindex.get(i)!, text);
       }
@@ -173,8 +174,7 @@ export class AgentClient {
    * looks for it in bpftool's answer. 'no-tcx' when the kernel itself refused the attach.
    */
   probeBpftool(deadlineMs: number): Promise<'lists-tcx' | 'no-tcx-in-output' | 'no-bpftool' | 'no-tcx'> {
-    return this.exclusive(async () => {
-      const seq: Sequence = {
+    const seq: Sequence = {
         format: 'mprog-seq/1',
         name: 'bpftool-probe',
         file: '(bpftool probe)',
@@ -189,7 +189,8 @@ export class AgentClient {
         ],
         expects: [undefined, undefined],
         links: [],
-      };
+    };
+    return this.exchange(lower(seq, objectIndex(seq), true), async () => {
       const replay = await this.replay(seq, Date.now() + deadlineMs);
       if (replay.raw.steps[0]!.ret !== 0) return 'no-tcx';
       const text = replay.bpftool.get(1);
@@ -203,9 +204,8 @@ export class AgentClient {
 
   /** `iterations` attach+detach pairs on tcx ingress, timed inside the agent. */
   rawBench(iterations: number, deadlineMs: number): Promise<{ calls: number; elapsedNs: number }> {
-    return this.exclusive(async () => {
+    return this.exchange([`RAWBENCH ${checkInt(iterations, 'rawBench iterations')}`], async () => {
       const deadline = Date.now() + deadlineMs;
-      this.send([`RAWBENCH ${checkInt(iterations, 'rawBench iterations')}`]);
       const line = await this.reader.next(deadline, 'the RAWBENCH answer');
       const tok = line.split(' ');
       if (tok[0] === 'FAIL') throw new TargetError('agent-error', `rawbench: agent: ${line.slice(5)}`);
@@ -218,14 +218,18 @@ export class AgentClient {
 
   /** Asks the agent to exit and waits until it has closed the connection. */
   bye(): Promise<void> {
-    return this.exclusive(async () => {
-      if (this.reader.isClosed) return;
-      this.send(['BYE']);
-      await this.reader.ended(Date.now() + BYE_DEADLINE_MS, 'BYE');
+    return this.exchange(this.reader.isClosed ? [] : ['BYE'], async () => {
+      if (!this.reader.isClosed) await this.reader.ended(Date.now() + BYE_DEADLINE_MS, 'BYE');
     }, true);
   }
 
-  private exclusive<T>(fn: () => Promise<T>, evenIfBroken = false): Promise<T> {
+  /**
+   * One request and its answer. The request is written at once, so several can be in flight: the
+   * agent answers them in order, and a TCG guest never sits idle waiting for the host between
+   * sequences. Answers are read one exchange at a time, each deadline counted from its turn.
+   */
+  private exchange<T>(request: string[], fn: () => Promise<T>, evenIfBroken = false): Promise<T> {
+    if (this.broken === null || evenIfBroken) this.send(request);
     const result = this.queue.then(async () => {
       if (this.broken !== null && !evenIfBroken) {
         throw new TargetError('agent-error', `the agent connection is unusable after an earlier failure: ${this.broken}`);
@@ -249,10 +253,8 @@ export class AgentClient {
     this.output.write(lines.map((l) => `${l}\n`).join(''));
   }
 
-  private async replay(seq: Sequence, deadline: number, bpftool = true): Promise<Replay> {
-    const objects = objectIndex(seq);
-    this.send(lower(seq, objects, bpftool));
-
+  /** Reads the answer to one SEQ request. */
+  private async replay(seq: Sequence, deadline: number): Promise<Replay> {
     const names = [...seq.programs.map((p) => p.name), ...seq.links];
     const raw: RawSequenceResult = {
       kernel: this.kernelRelease,
