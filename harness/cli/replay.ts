@@ -33,14 +33,15 @@ export async function runReplay(args: string[]): Promise<number> {
   let target;
   try {
     target = await openTarget(values.target as string, values.modules === undefined ? {} : { modulesDir: values.modules });
-    for (const seq of seqs) {
-      const { report, expectFailures } = await replaySequence(target, seq);
+    // Every file in flight at once: a target answers them in order, and a VM never waits for us.
+    const replayed = await Promise.all(seqs.map((seq) => replaySequence(target!, seq)));
+    replayed.forEach(({ report, expectFailures }, i) => {
       reports.push(report);
       if (expectFailures.length) {
-        process.stderr.write(`${formatExpectFailures(seq, target.spec, expectFailures)}\n`);
+        process.stderr.write(`${formatExpectFailures(seqs[i]!, target!.spec, expectFailures)}\n`);
         status = 1;
       }
-    }
+    });
   } catch (err) {
     if (err instanceof TargetError || err instanceof ModelGapError) {
       process.stderr.write(`mprog: ${values.target}: ${err.message}\n${err instanceof TargetError && err.console ? `--- console (tail) ---\n${err.console}\n` : ''}`);
