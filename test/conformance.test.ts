@@ -38,6 +38,12 @@ describe('the shipped corpus on real kernels', () => {
     const unsupported = report.pairs.filter((p) => p.record.outcome === 'unsupported').map((p) => p.record.target);
     expect(new Set(unsupported)).toEqual(new Set(unsupported.length ? ['host'] : []));
     expect(report.status).toBe(0);
+    // Every VM result names the exact Debian package its kernel came from.
+    const origins = new Set(report.pairs.filter((p) => p.record.target.startsWith('qemu:')).map((p) => p.record.origin));
+    expect([...origins].sort()).toEqual([
+      expect.stringMatching(/^linux-image-6\.12\.\S+-cloud-amd64\S* 6\.12\.\d+-\S+$/),
+      expect.stringMatching(/^linux-image-6\.12\.\S+-cloud-arm64\S* 6\.12\.\d+-\S+$/),
+    ]);
   });
 
   it('boots a kernel image given by path with its modules directory', { timeout: 10 * MINUTE }, async () => {

@@ -16,10 +16,11 @@ function xml(text: string): string {
     .replace(/"/g, '&quot;');
 }
 
-function properties(target: TargetPlan, release: string | null, profile: string | null, indent: string): string {
+function properties(target: TargetPlan, release: string | null, profile: string | null, indent: string, origin: string | null = null): string {
   const props: [string, string | null][] = [
     ['kernel', target.kernel],
     ['kernel.release', release],
+    ['kernel.origin', origin],
     ['arch', target.arch],
     ['profile', profile],
   ];
@@ -54,7 +55,7 @@ function verdict(r: ResultRecord): string {
 
 function testcase(target: TargetPlan, r: ResultRecord): string {
   const attrs = `name="${xml(r.name)}" classname="${xml(targetLabel(target))}" file="${xml(r.sequence)}" time="${(r.ms / 1000).toFixed(3)}"`;
-  return `    <testcase ${attrs}>\n${properties(target, r.release, r.profile, '      ')}\n${verdict(r)}    </testcase>`;
+  return `    <testcase ${attrs}>\n${properties(target, r.release, r.profile, '      ', r.origin ?? null)}\n${verdict(r)}    </testcase>`;
 }
 
 function testsuite(summary: TargetSummary, records: ResultRecord[]): string {

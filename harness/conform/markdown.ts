@@ -29,7 +29,7 @@ function summaryTable(report: Report): string {
 
 function pairDetail(target: TargetPlan, r: ResultRecord): string {
   const out = [`<details><summary><b>${cell(r.name)}</b> on ${cell(targetLabel(target))}: ${cell(failureSummary(r))}</summary>`, ''];
-  out.push(`File \`${r.sequence}\`, kernel ${r.release ?? '-'}, emulator profile ${r.profile ?? '-'}.`, '');
+  out.push(`File \`${r.sequence}\`, kernel ${r.release ?? '-'}${r.origin ? ` (${r.origin})` : ''}, emulator profile ${r.profile ?? '-'}.`, '');
   for (const d of r.divergences.slice(0, MAX_STEPS)) {
     out.push(`**step ${d.step}** \`${d.op}\``, '', '| | field | kernel | emulator |', '|---|---|---|---|');
     for (const f of fieldRows(d)) out.push(`| ${f.differs ? '✗' : ''} | ${f.path} | ${code(f.kernel)} | ${code(f.emulator)} |`);

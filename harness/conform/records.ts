@@ -76,6 +76,8 @@ export interface ResultRecord {
   release: string | null;
   /** The emulator profile the kernel was compared with. */
   profile: string | null;
+  /** Where the kernel came from (the exact Debian package version), when the target says. */
+  origin?: string;
   outcome: Outcome;
   steps: number;
   /** left = kernel, right = emulator. */

@@ -105,6 +105,7 @@ async function runPair(ctx: RunContext, up: Up, tp: TargetPlan, seq: Sequence): 
       target: tp.spec,
       release: up.release,
       profile: up.profile.name,
+      ...(up.origin !== undefined && { origin: up.origin }),
       outcome: divergences.length || expectFailures.length ? 'fail' : 'pass',
       steps: seq.steps.length,
       divergences,
@@ -121,6 +122,7 @@ async function runPair(ctx: RunContext, up: Up, tp: TargetPlan, seq: Sequence): 
 interface Up {
   target: Target;
   release: string;
+  origin: string | undefined;
   profile: Profile;
 }
 
@@ -132,7 +134,7 @@ async function bringUp(ctx: RunContext, tp: TargetPlan): Promise<Up | TargetFaul
     target = await ctx.open(tp.spec);
     release = await target.kernel();
     const profile = ctx.profile ?? profileForRelease(release);
-    if (profile) return { target, release, profile };
+    if (profile) return { target, release, origin: await target.origin?.(), profile };
     await target.close();
     const fault: Fault = { kind: 'no-profile', message: `no emulator profile fits kernel ${release} (profiles cover 6.1 and later); choose one with --profile` };
     return { type: 'target-fault', target: tp.spec, release, fault };

@@ -24,6 +24,7 @@ function diagnostics(r: ResultRecord, target: TargetPlan): string {
     file: r.sequence,
     kernel: target.kernel,
     release: r.release ?? undefined,
+    origin: r.origin,
     arch: target.arch,
     profile: r.profile ?? undefined,
     console: r.fault?.console,

@@ -106,6 +106,12 @@ export class QemuTarget implements Target {
     return { accel, package: kernel.package };
   }
 
+  /** The Debian package and exact version of the kernel, or the image file given. */
+  async origin(): Promise<string> {
+    const { kernel } = await this.preparation();
+    return kernel.package ? `${kernel.package.name} ${kernel.package.version}` : kernel.image;
+  }
+
   private preparation(): Promise<Prepared> {
     this.prepared ??= this.prepareOnce().catch((err: unknown) => {
       this.prepared = null;

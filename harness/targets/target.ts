@@ -15,6 +15,9 @@ export interface Target {
   /** The kernel release (`uname -r`) or, for the emulator, `emulator:<profile>`. */
   kernel(): Promise<string>;
   run(seq: Sequence, opts?: RunOptions): Promise<RawSequenceResult>;
+  /** Where the kernel came from, when that is more than its release: e.g. the exact Debian
+   * package and version, or the image file. */
+  origin?(): Promise<string>;
   close(): Promise<void>;
 }
 
