@@ -69,15 +69,8 @@ class LineReader {
       const line = this.lines.shift();
       if (line !== undefined) return line;
       if (this.closed !== null) throw new TargetError('agent-error', `${this.closed} while waiting for ${what}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new TargetError('timeout', `no answer from the agent in time while waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      if (Date.now() >= deadline) throw new TargetError('timeout', `no answer from the agent in time while waiting for ${what}`);
+      await this.news(deadline);
     }
   }
 
@@ -86,16 +79,20 @@ class LineReader {
     for (;;) {
       this.lines.length = 0;
       if (this.closed !== null) return;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new TargetError('timeout', `the agent did not exit in time after ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      if (Date.now() >= deadline) throw new TargetError('timeout', `the agent did not exit in time after ${what}`);
+      await this.news(deadline);
     }
+  }
+
+  /** Resolves when a line or the end of the stream arrives, or at the deadline. */
+  private news(deadline: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, deadline - Date.now());
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 }
 
