@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages mprog needs on the host: QEMU for both guest architectures, the
-# compilers for the static agent, and the tools vm/*.ts run (apt's own private configuration
+# compilers for the static agent, llc for the shell reproducers' programs, and the tools vm/*.ts run (apt's own private configuration
 # fetches kernels, busybox and bpftool later; this script never touches the system's apt sources).
 # Idempotent: installs only what is missing and says nothing when everything is there.
 #   scripts/setup.sh                 the packages to run the qemu: targets and the tests
@@ -8,8 +8,8 @@
 set -eu
 
 packages="
-qemu-system-x86 qemu-system-arm
-gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+qemu-system-x86 qemu-system-arm qemu-user-static
+gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross llvm
 busybox-static cpio xz-utils zstd gzip tar binutils file iproute2
 debian-archive-keyring apt dpkg
 "
