@@ -12,10 +12,8 @@ import { type BpfProg, bpfProgGet, bpfProgGetType, bpfProgPut } from './prog.js'
 import { tcxAttachPoint } from './tcx.js';
 import { BPF_STRUCT_OPS, attachTypeToProgType, isCgroupProgType, queryHasOtherFamily } from './attach-types.js';
 import {
-  BPF_F_ALLOW_MULTI,
-  BPF_F_ALLOW_OVERRIDE,
+  BPF_F_ATTACH_MASK_BASE,
   BPF_F_ATTACH_MASK_MPROG,
-  BPF_F_PREORDER,
   BPF_F_QUERY_EFFECTIVE,
   BPF_F_REPLACE,
   BPF_PROG_TYPE,
@@ -44,9 +42,6 @@ function mprogAttachPoint(type: number): MprogAttachPoint {
 function bpfMprogSupported(ptype: BpfProgType): boolean {
   return ptype === BPF_PROG_TYPE.SCHED_CLS;
 }
-
-/** The attach_flags check of bpf_prog_attach()/bpf_prog_detach() for non-mprog families. */
-const BPF_F_ATTACH_MASK_BASE = BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI | BPF_F_REPLACE | BPF_F_PREORDER;
 
 export interface ProgAttachAttr extends MprogAttachAttr {
   attach_bpf_fd: number;

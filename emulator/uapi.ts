@@ -61,7 +61,9 @@ export const FLAG_NAMES: Record<string, number> = {
   BPF_F_LINK,
 };
 
-/** syscall.c: the flags BPF_PROG_ATTACH/DETACH accept for mprog attach types. */
+/** syscall.c: the flags BPF_PROG_ATTACH/DETACH accept for mprog attach types... */
 export const BPF_F_ATTACH_MASK_MPROG = BPF_F_REPLACE | BPF_F_BEFORE | BPF_F_AFTER | BPF_F_ID | BPF_F_LINK;
+/** ...and for the others (cgroup types take both masks). */
+export const BPF_F_ATTACH_MASK_BASE = BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI | BPF_F_REPLACE | BPF_F_PREORDER;
 
 export const BPF_F_QUERY_EFFECTIVE = 1 << 0;
