@@ -28,6 +28,9 @@
 
 #define PROTOCOL_VERSION 1
 
+/* The agent's own fds live at or above this, so a sequence's objects get fds from 3 up. */
+#define CHANNEL_FD_MIN 100
+
 #include "kernel-abi.h"
 
 /* ---- output: whole lines with write(2), so a forked child never inherits buffered text ---- */
@@ -853,12 +856,17 @@ static void child_fail(const char *fmt, ...)
 }
 
 /* A private netns with lo up: every sequence starts with no devices and nothing attached. */
+/* Written once the child is in its own netns, so the parent can hold that netns (see in_child). */
+static int netns_ready_fd = -1;
+
 static void child_netns(void)
 {
 	int ret;
 
 	if (unshare(CLONE_NEWNET) < 0)
 		child_fail("unshare(CLONE_NEWNET): %s (needs CAP_SYS_ADMIN)", strerror(errno));
+	if (netns_ready_fd >= 0 && write(netns_ready_fd, "", 1) < 0)
+		child_fail("telling the parent about the netns: %s", strerror(errno));
 	ret = dev_up(dev_index("lo"));
 	if (ret)
 		child_fail("bringing lo up: %s", strerror(-ret));
@@ -934,17 +942,65 @@ static void child_rawbench(uint64_t n)
 }
 
 /* Runs fn(arg) in a child and answers FAIL for it if it died without answering. */
+/*
+ * The network namespaces of finished sequences, held open and let go NETNS_BATCH at a time: the
+ * kernel tears dead namespaces down in batches (cleanup_net), sharing the RCU waits and device
+ * unregistration work that a namespace at a time would pay for each.
+ */
+#define NETNS_BATCH 16
+static int held_netns[NETNS_BATCH];
+static int n_held_netns;
+
+/* Moves an fd of the agent's own above the ones a sequence's objects get; -1 on failure. */
+static int agent_fd(int fd)
+{
+	int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, CHANNEL_FD_MIN);
+
+	if (fd >= 0)
+		close(fd);
+	return high;
+}
+
+static void hold_netns(pid_t pid, int ready)
+{
+	char path[64], byte;
+
+	if (read(ready, &byte, 1) != 1)
+		return; /* the child failed before it had a netns */
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	held_netns[n_held_netns] = agent_fd(open(path, O_RDONLY | O_CLOEXEC));
+	if (held_netns[n_held_netns] < 0)
+		return;
+	if (++n_held_netns < NETNS_BATCH)
+		return;
+	while (n_held_netns)
+		close(held_netns[--n_held_netns]);
+}
+
 static void in_child(void (*fn)(void *), void *arg)
 {
-	pid_t pid = fork();
-	int status;
+	int ready[2], status;
+	pid_t pid;
 
-	if (pid < 0) {
-		reply("FAIL fork: %s", strerror(errno));
+	if (pipe2(ready, O_CLOEXEC) < 0 || (ready[0] = agent_fd(ready[0])) < 0 || (ready[1] = agent_fd(ready[1])) < 0) {
+		reply("FAIL pipe: %s", strerror(errno));
 		return;
 	}
-	if (pid == 0)
+	pid = fork();
+	if (pid < 0) {
+		reply("FAIL fork: %s", strerror(errno));
+		close(ready[0]);
+		close(ready[1]);
+		return;
+	}
+	if (pid == 0) {
+		close(ready[0]);
+		netns_ready_fd = ready[1];
 		fn(arg);
+	}
+	close(ready[1]);
+	hold_netns(pid, ready[0]);
+	close(ready[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
 			reply("FAIL waitpid: %s", strerror(errno));
@@ -973,8 +1029,6 @@ static void usage(void)
 	fprintf(stderr, "usage: mprog-agent [--dev PATH] [--bpftool PATH]\n");
 	exit(2);
 }
-
-#define CHANNEL_FD_MIN 100
 
 /* The protocol channel lives on a high fd, so object fds in a sequence start at 3. */
 static int channel_fd(int fd)
