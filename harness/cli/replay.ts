@@ -44,7 +44,9 @@ export async function runReplay(args: string[]): Promise<number> {
     });
   } catch (err) {
     if (err instanceof TargetError || err instanceof ModelGapError) {
-      process.stderr.write(`mprog: ${values.target}: ${err.message}\n${err instanceof TargetError && err.console ? `--- console (tail) ---\n${err.console}\n` : ''}`);
+      // Target messages usually name the target already.
+      const where = err.message.startsWith(`${values.target}:`) ? '' : `${values.target}: `;
+      process.stderr.write(`mprog: ${where}${err.message}\n${err instanceof TargetError && err.console ? `--- console (tail) ---\n${err.console}\n` : ''}`);
       return 2;
     } else throw err;
   } finally {

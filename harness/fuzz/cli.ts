@@ -7,7 +7,7 @@ import { openTarget } from '../targets/open.js';
 import { type Target, TargetError } from '../targets/target.js';
 import { FuzzSetupError, fuzz } from './run.js';
 
-const DEFAULTS = { sequences: 1000, maxSteps: 20, out: 'fuzz-out' };
+const DEFAULTS = { sequences: 1000, maxSteps: 20, out: 'out/fuzz' };
 
 function integerOption(name: string, value: string | undefined, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
