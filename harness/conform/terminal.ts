@@ -161,8 +161,20 @@ function failureText(target: TargetPlan, r: ResultRecord, width: number): string
 
 /** The final report: every failed pair in full, the summary table, the verdict. */
 export function renderReport(report: Report, files: string[], width = 100): string {
-  const failed = report.pairs.filter((p) => needsLook(p.record));
-  const out = failed.map((p) => `${failureText(p.target, p.record, width)}\n`);
+  const out: string[] = [];
+  // A target fault repeats for every sequence of that target: shown once, then counted.
+  const repeats = new Map<string, { target: string; more: number }>();
+  for (const p of report.pairs.filter((pair) => needsLook(pair.record))) {
+    const key = p.record.fault ? `${p.record.target}\n${p.record.fault.message}` : null;
+    const seen = key === null ? undefined : repeats.get(key);
+    if (seen) {
+      seen.more++;
+      continue;
+    }
+    if (key !== null) repeats.set(key, { target: p.record.target, more: 0 });
+    out.push(`${failureText(p.target, p.record, width)}\n`);
+  }
+  for (const { target, more } of repeats.values()) if (more) out.push(`(${more} more sequences on ${target} failed the same way)\n`);
   out.push(summaryTable(report), '');
   for (const note of report.notes) out.push(`note: ${note}`);
   out.push(`result: ${VERDICTS[report.status]} (exit ${report.status})`, `files: ${files.join(', ')}`);
