@@ -10,7 +10,7 @@ import { type Profile, profileForRelease } from '../../emulator/profiles.js';
 import { diffResults } from '../diff.js';
 import { replaySequence } from '../replay.js';
 import type { Sequence } from '../seq/types.js';
-import { runOnEmulator } from '../targets/emulator.js';
+import { EmulatorTarget } from '../targets/emulator.js';
 import { openTarget } from '../targets/open.js';
 import { type Target, TargetError } from '../targets/target.js';
 import { writeReports } from './outputs.js';
@@ -38,16 +38,6 @@ export interface RunOptions extends ConformRequest {
   onProgress?: (event: ProgressEvent) => void;
   /** How a target spec becomes a Target; tests pass real targets with options the CLI has not. */
   openTarget?: (spec: string) => Promise<Target>;
-}
-
-/** The emulator with a given profile object (the CLI's profiles or a test's mutant) as a Target. */
-function emulatorTarget(profile: Profile): Target {
-  return {
-    spec: `emulator:${profile.name}`,
-    kernel: async () => `emulator:${profile.name}`,
-    run: async (seq) => runOnEmulator(seq, profile),
-    close: async () => {},
-  };
 }
 
 /** Shared by the workers of one run. */
@@ -92,7 +82,7 @@ async function runPair(ctx: RunContext, up: Up, tp: TargetPlan, seq: Sequence): 
   const started = Date.now();
   try {
     const kernel = await replaySequence(up.target, seq);
-    const emulator = await replaySequence(emulatorTarget(up.profile), seq);
+    const emulator = await replaySequence(new EmulatorTarget(up.profile), seq);
     const divergences = diffResults(kernel.report.results, emulator.report.results);
     const expectFailures = [
       ...kernel.expectFailures.map((f) => ({ side: 'kernel' as const, ...f })),

@@ -168,13 +168,14 @@ export class EmulatorTarget implements Target {
   readonly spec: string;
   readonly profile: Profile;
 
-  constructor(profileName: string = DEFAULT_PROFILE) {
-    const profile = findProfile(profileName);
-    if (!profile) {
-      throw new TargetError('unusable', `unknown emulator profile "${profileName}" (known: ${PROFILES.map((p) => p.name).join(', ')})`);
+  /** A profile by name (as the command line gives it), or a profile object (a test's mutant). */
+  constructor(profile: string | Profile = DEFAULT_PROFILE) {
+    const found = typeof profile === 'string' ? findProfile(profile) : profile;
+    if (!found) {
+      throw new TargetError('unusable', `unknown emulator profile "${profile as string}" (known: ${PROFILES.map((p) => p.name).join(', ')})`);
     }
-    this.profile = profile;
-    this.spec = `emulator:${profile.name}`;
+    this.profile = found;
+    this.spec = `emulator:${found.name}`;
   }
 
   async kernel(): Promise<string> {
