@@ -43,7 +43,7 @@ while [ -z "$port" ] && [ $i -lt 100 ]; do
 	[ -n "$port" ] || { sleep 0.05; i=$((i + 1)); }
 done
 if [ -n "$port" ]; then
-	LD_LIBRARY_PATH=${libDirs.join(':')} ${AGENT} --dev "$port" --bpftool ${BPFTOOL}
+	LD_LIBRARY_PATH=${libDirs.join(':')} ${AGENT} --dev "$port" --bpftool ${BPFTOOL} --hold-tcx-keys
 	echo "mprog-init: mprog-agent exited with status $?"
 else
 	echo "mprog-init: no virtio-serial port named ${AGENT_PORT_NAME} (is CONFIG_VIRTIO_CONSOLE on?)"

@@ -1022,11 +1022,32 @@ static void run_rawbench(void *arg)
 	child_rawbench(*(uint64_t *)arg);
 }
 
+/*
+ * The first tcx program on any device flips the kernel's ingress/egress static keys and the last
+ * one flips them back: each flip patches kernel text, which under TCG costs more than the rest
+ * of an attach. Programs on the guest's own lo (init netns, which sequences never see) hold both
+ * keys on, so sequences only ever move a counter. Best effort: a kernel without tcx says EINVAL.
+ */
+static void hold_tcx_keys(void)
+{
+	static const uint32_t types[] = { BPF_TCX_INGRESS, BPF_TCX_EGRESS };
+	int fd = prog_load(BPF_PROG_TYPE_SCHED_CLS, "keyholder");
+
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct attr_prog_attach a = { .target_ifindex = 1, .attach_bpf_fd = (uint32_t)fd, .attach_type = types[i] };
+
+		sys_bpf(BPF_PROG_ATTACH, &a, sizeof(a)); /* the attachment holds the program: the fd may go */
+	}
+	close(fd);
+}
+
 /* ---- main loop ---- */
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mprog-agent [--dev PATH] [--bpftool PATH]\n");
+	fprintf(stderr, "usage: mprog-agent [--dev PATH] [--bpftool PATH] [--hold-tcx-keys]\n");
 	exit(2);
 }
 
@@ -1070,13 +1091,15 @@ int main(int argc, char **argv)
 	char line[LINE_MAX_LEN], *tok[MAX_TOKENS];
 	struct lineio *in;
 	struct utsname uts;
-	int hello = 0, r;
+	int hello = 0, hold_keys = 0, r;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dev") && i + 1 < argc)
 			dev = argv[++i];
 		else if (!strcmp(argv[i], "--bpftool") && i + 1 < argc)
 			bpftool_path = argv[++i];
+		else if (!strcmp(argv[i], "--hold-tcx-keys"))
+			hold_keys = 1;
 		else
 			usage();
 	}
@@ -1101,6 +1124,8 @@ int main(int argc, char **argv)
 		stdio_to_null();
 	}
 	close_inherited();
+	if (hold_keys)
+		hold_tcx_keys();
 
 	reply("READY");
 	while ((r = read_line(in, line)) != LINE_EOF) {

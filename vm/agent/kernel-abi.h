@@ -49,6 +49,7 @@ enum bpf_prog_type {
 };
 
 #define BPF_TCX_INGRESS 46
+#define BPF_TCX_EGRESS 47
 #define BPF_OBJ_NAME_LEN 16
 
 struct bpf_insn {
