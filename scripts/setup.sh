@@ -1,10 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages mprog needs on the host: QEMU for both guest architectures, the
-# compilers for the static agent, llc for the shell reproducers' programs, and the tools vm/*.ts run (apt's own private configuration
-# fetches kernels, busybox and bpftool later; this script never touches the system's apt sources).
+# compilers for the static agent, llc for the shell reproducers' programs, what building the
+# mprog-X.Y kernels from kernel-configs/ needs (make, flex, bison, bc, libelf and openssl headers),
+# and the tools vm/*.ts run (apt's own private configuration fetches kernels, kernel sources,
+# busybox and bpftool later; this script never touches the system's apt sources).
 # Idempotent: installs only what is missing and says nothing when everything is there.
-#   scripts/setup.sh                 the packages to run the qemu: targets and the tests
-#   scripts/setup.sh --kernel-build  also what building a kernel from kernel-configs/ needs
 set -eu
 
 packages="
@@ -12,18 +12,13 @@ qemu-system-x86 qemu-system-arm qemu-user-static
 gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross llvm
 busybox-static cpio xz-utils zstd gzip tar binutils file iproute2
 debian-archive-keyring apt dpkg
+make flex bison bc libelf-dev libssl-dev
 "
-# make, flex, bison, bc and the libelf/openssl headers are what `make tinyconfig && make` needs.
-kernel_build_packages="make flex bison bc libelf-dev libssl-dev"
 
-case "${1:-}" in
-"") ;;
---kernel-build) packages="$packages $kernel_build_packages" ;;
-*)
-	echo "usage: scripts/setup.sh [--kernel-build]" >&2
+if [ $# -gt 0 ]; then
+	echo "usage: scripts/setup.sh" >&2
 	exit 2
-	;;
-esac
+fi
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	echo "setup.sh: this script needs a Debian (or derived) host with apt; install by hand:$packages" >&2

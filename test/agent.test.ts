@@ -341,6 +341,67 @@ describe('bpftool cross-check', () => {
   });
 });
 
+// ---- sequences in flight at once (--jobs) and RAWRUN ----
+
+describe('agent with --jobs', () => {
+  const arch = process.arch === 'arm64' ? 'arm64' : 'x86_64';
+
+  async function withAgent<T>(args: string[], fn: (client: AgentClient) => Promise<T>): Promise<T> {
+    await execa('sh', [join(AGENT_DIR, 'build.sh'), arch]);
+    const agent = spawn(join(AGENT_DIR, 'build', arch, 'mprog-agent'), args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const client = await AgentClient.connect({ input: agent.stdout, output: agent.stdin }, { deadlineMs: 10_000 });
+      const result = await fn(client);
+      await client.bye();
+      return result;
+    } finally {
+      agent.kill();
+    }
+  }
+
+  // Different shapes, so an answer given to the wrong request would not parse or would differ.
+  const batch = (): Sequence[] =>
+    Array.from({ length: 24 }, (_, i) => {
+      const progs = Array.from({ length: 1 + (i % 4) }, (_, k) => `p${k}`);
+      return sequence(`jobs-${i}`, progs, [...progs.map((p) => attach(p)), query(), detach(null), query()]);
+    });
+  const shape = (raw: RawSequenceResult) => ({ rets: rets(raw), first: list(raw, raw.steps.length - 3), last: list(raw, raw.steps.length - 1) });
+
+  it('answers sequences in flight at once in request order, as one at a time does', async () => {
+    const seqs = batch();
+    // A sequence the agent answers FAIL for (a device that cannot be created), among the others.
+    const broken: Sequence = { ...sequence('jobs-broken', ['a'], [query()]), devices: [{ name: 'v0', kind: 'veth', peer: 'v0' }] };
+    // Many in flight: answers finishing together once sent the agent to wait for input it had not been sent.
+    const all = [...seqs.slice(0, 4), broken, ...seqs.slice(4)];
+    const run = (client: AgentClient) => Promise.all(all.map((seq) => client.run(seq, { crossCheck: false }).then(shape, (e: unknown) => e)));
+    const alone = await withAgent([], run);
+    const together = await withAgent(['--jobs', '4'], run);
+    expect(together).toEqual(alone);
+    expect(together[4]).toMatchObject({ kind: 'agent-error', message: expect.stringMatching(/jobs-broken.*creating veth pair v0\/v0/) });
+    expect(together[3]).toMatchObject({ first: { count: 4, progs: ['p0', 'p1', 'p2', 'p3'] }, last: { count: 3 } });
+  });
+
+  it('RAWRUN runs the sequences inside the agent, times them and counts the ones that failed', async () => {
+    const seqs = batch();
+    const broken: Sequence = { ...sequence('rawrun-broken', ['a'], [query()]), devices: [{ name: 'v0', kind: 'veth', peer: 'v0' }] };
+    await withAgent(['--jobs', '3'], async (client) => {
+      const ok = await client.rawRun(seqs, 30_000);
+      expect(ok.failed).toBe(0);
+      expect(ok.elapsedNs).toBeGreaterThan(0);
+      expect((await client.rawRun([...seqs, broken], 30_000)).failed).toBe(1);
+      // No answers of the run are left behind: the next request gets its own.
+      expect(shape(await client.run(seqs[1]!, { crossCheck: false }))).toMatchObject({ rets: [0, 0, 0, 0, 0], first: { count: 2 }, last: { count: 1 } });
+    });
+  });
+
+  it('refuses a --jobs outside 1..8 with its usage', async () => {
+    await execa('sh', [join(AGENT_DIR, 'build.sh'), arch]);
+    const r = await execa(join(AGENT_DIR, 'build', arch, 'mprog-agent'), ['--jobs', '9'], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--jobs N \(1-8\)/);
+  });
+});
+
 // ---- deadlines and dead agents ----
 
 describe('agent connection failures', () => {

@@ -1,7 +1,8 @@
 // The project's claim, tested: the shipped corpus (selftest re-tellings and edge cases) gives the
-// same results on the emulator as on real kernels: the running kernel, and Debian's 6.12 cloud
-// kernel on x86_64 and arm64 in QEMU. Also: a kernel image given by path, with its modules
-// directory, replays like the package it came from.
+// same results on the emulator as on real kernels: the running kernel, Debian's 6.12 cloud
+// kernel on x86_64 and arm64 in QEMU, and the mprog-6.12 kernel built here from Debian's source.
+// Also: a kernel image given by path, with its modules directory, replays like the package it
+// came from.
 
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +44,29 @@ describe('the shipped corpus on real kernels', () => {
     expect([...origins].sort()).toEqual([
       expect.stringMatching(/^linux-image-6\.12\.\S+-cloud-amd64\S* 6\.12\.\d+-\S+$/),
       expect.stringMatching(/^linux-image-6\.12\.\S+-cloud-arm64\S* 6\.12\.\d+-\S+$/),
+    ]);
+  });
+
+  it('agrees with the emulator on mprog-6.12, built here from Debian\'s 6.12 source', { timeout: 30 * MINUTE }, async () => {
+    const done = await runConform({
+      corpus: ['test/sequences', 'corpus'],
+      kernels: ['mprog-6.12'],
+      arches: ['x86_64'],
+      host: false,
+      shard: null,
+      profile: null,
+      outDir: mkdtempSync(join(tmpdir(), 'mprog-conformance-')),
+      jobs: 1,
+      resume: false,
+    });
+    if (done instanceof BadInput) throw new Error(done.message);
+    const { report } = done;
+    const notPassed = report.pairs.filter((p) => p.record.outcome !== 'pass');
+    expect(notPassed.map((p) => `${p.record.sequence}: ${p.record.outcome}`)).toEqual([]);
+    expect(report.pairs.length).toBeGreaterThan(90);
+    // The result names the source package and the config it was built with.
+    expect([...new Set(report.pairs.map((p) => p.record.origin))]).toEqual([
+      expect.stringMatching(/^linux-source-6\.12 6\.12\.\d+-\S+ \+ kernel-configs\/mprog\.fragment$/),
     ]);
   });
 

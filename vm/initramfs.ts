@@ -18,6 +18,11 @@ export const AGENT_PORT_NAME = 'mprog.agent';
 const BPFTOOL = '/usr/sbin/bpftool';
 const AGENT = '/sbin/mprog-agent';
 const MODULES = '/lib/mprog/modules';
+/**
+ * Sequences the guest agent runs at once. A sequence waits for RCU grace periods (device
+ * deletion, netns teardown) that another one's work can fill; beyond 3 the single vCPU is busy.
+ */
+const GUEST_JOBS = 3;
 
 function initScript(libDirs: string[]): string {
   return `#!/bin/sh
@@ -43,7 +48,7 @@ while [ -z "$port" ] && [ $i -lt 100 ]; do
 	[ -n "$port" ] || { sleep 0.05; i=$((i + 1)); }
 done
 if [ -n "$port" ]; then
-	LD_LIBRARY_PATH=${libDirs.join(':')} ${AGENT} --dev "$port" --bpftool ${BPFTOOL} --hold-tcx-keys
+	LD_LIBRARY_PATH=${libDirs.join(':')} ${AGENT} --dev "$port" --bpftool ${BPFTOOL} --hold-tcx-keys --jobs ${GUEST_JOBS}
 	echo "mprog-init: mprog-agent exited with status $?"
 else
 	echo "mprog-init: no virtio-serial port named ${AGENT_PORT_NAME} (is CONFIG_VIRTIO_CONSOLE on?)"

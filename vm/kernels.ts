@@ -1,5 +1,6 @@
 // Kernels a VM can boot: Debian cloud kernels by series (`debian-6.12`), resolved to the newest
-// package the mirror has and cached by exact package version, or a kernel the user built.
+// package the mirror has and cached by exact package version; `mprog-6.12`, built here from
+// Debian's source of that series (kernel-build.ts); or a kernel the user built.
 // For each: an image QEMU's -kernel accepts, its config (when known), and the modules the guest
 // needs where the kernel has them as modules (veth, virtio console), decompressed for busybox
 // insmod, in load order.
@@ -12,6 +13,7 @@ import { execa } from 'execa';
 import { PrivateApt, dependsOf, type Available } from './apt.js';
 import { compareDebVersions } from './debversion.js';
 import { extractMembers, listDeb, moduleBytes } from './deb.js';
+import { MPROG_LABEL, mprogKernel } from './kernel-build.js';
 import { cacheRoot, debArch, publishDir, scratchFor, type Arch } from './paths.js';
 
 export interface PreparedKernel {
@@ -69,8 +71,10 @@ async function seriesCandidates(series: string, arch: Arch, apt = new PrivateApt
 /** How many versions of a series to try, newest first, before giving up. */
 const MAX_CANDIDATES = 3;
 
-/** Prepares `label` (`debian-X.Y` or a path to a bzImage/Image) for `arch`. */
+/** Prepares `label` (`debian-X.Y`, `mprog-X.Y` or a path to a bzImage/Image) for `arch`. */
 export async function prepareKernel(label: string, arch: Arch, opts: { modulesDir?: string } = {}): Promise<PreparedKernel> {
+  const built = MPROG_LABEL.exec(label);
+  if (built) return mprogKernel(label, built[1]!, arch);
   const m = DEBIAN_LABEL.exec(label);
   if (!m) return userKernel(label, arch, opts.modulesDir);
   const apt = new PrivateApt();
@@ -284,7 +288,7 @@ async function decompress(payload: Buffer, comp: string, what: string): Promise<
 async function userKernel(path: string, arch: Arch, modulesDir: string | undefined): Promise<PreparedKernel> {
   const image = resolve(path);
   if (!existsSync(image) || !statSync(image).isFile()) {
-    throw new Error(`kernel ${path}: no such file (give debian-X.Y or the path of a bzImage/Image)`);
+    throw new Error(`kernel ${path}: no such file (give debian-X.Y, mprog-X.Y or the path of a bzImage/Image)`);
   }
   const data = readFileSync(image);
   const hash = createHash('sha256').update(data).update(modulesDir ?? '').digest('hex').slice(0, 16);

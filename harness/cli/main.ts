@@ -11,8 +11,9 @@ commands:
   replay --target TARGET [--json] [--modules DIR] FILE...
                                             replay mprog-seq/1 files on one target
                                             TARGET: emulator[:PROFILE], host, qemu:KERNEL:ARCH
-                                            (KERNEL: debian-X.Y or a kernel image; --modules:
-                                            that image's modules directory)
+                                            (KERNEL: debian-X.Y, mprog-X.Y = built here from
+                                            Debian's linux-source-X.Y, or a kernel image;
+                                            --modules: that image's modules directory)
   fuzz --target TARGET [--seed S] [--sequences N] [--max-steps M] [--time T] [--out DIR] [--profile P]
                                             generate sequences, compare TARGET with the emulator,
                                             shrink a divergence and write reproducers to DIR
@@ -20,7 +21,7 @@ commands:
           [--jobs N] [--shard I/N] [--resume] [--modules DIR] [CORPUS...]
                                             replay a corpus on kernels and on the emulator
                                             (profile from each kernel's release unless --profile),
-                                            diff every step; K: debian-X.Y or a kernel image,
+                                            diff every step; K: debian-X.Y, mprog-X.Y or a kernel image,
                                             A: x86_64, arm64 (default: debian-6.12 on x86_64;
                                             --host alone runs only this machine's kernel);
                                             CORPUS: files or dirs (default: test/sequences, corpus);

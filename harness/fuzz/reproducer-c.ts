@@ -176,7 +176,6 @@ static void setup(void)
 		fprintf(stderr, "unshare(CLONE_NEWNET): %s (run as root)\n", strerror(errno));
 		exit(2);
 	}
-	dev_up(if_nametoindex("lo"));
 }
 
 static void initial_pair(const char *kind, const char *name, const char *peer)

@@ -95,7 +95,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-ip netns add "$NS" && ip -n "$NS" link set lo up || exit 2
+ip netns add "$NS" || exit 2
 mkdir "$PINS" && mount -t bpf bpf "$PINS" || exit 2
 in_ns() { ip netns exec "$NS" "$@"; }
 # load NAME SECTION-IR: a trivial program (r0 = 0; exit) named NAME, pinned at $PINS/NAME.

@@ -213,6 +213,23 @@ export class AgentClient {
     });
   }
 
+  /**
+   * RAWRUN: the sequences run by the agent as a replay runs them, answers dropped, the batch timed
+   * inside the agent. `failed` counts the sequences that did not finish (a FAIL answer).
+   */
+  rawRun(seqs: readonly Sequence[], deadlineMs: number): Promise<{ elapsedNs: number; failed: number }> {
+    const request = [`RAWRUN ${seqs.length}`, ...seqs.flatMap((seq) => lower(seq, objectIndex(seq), false))];
+    return this.exchange(request, async () => {
+      const line = await this.reader.next(Date.now() + deadlineMs, 'the RAWRUN answer');
+      const tok = line.split(' ');
+      if (tok[0] === 'FAIL') throw new TargetError('agent-error', `rawrun: agent: ${line.slice(5)}`);
+      if (tok[0] !== 'RAWRUN' || tok.length !== 4 || tok[1] !== String(seqs.length)) {
+        throw new TargetError('agent-error', `rawrun: unexpected answer "${line}"`);
+      }
+      return { elapsedNs: Number(tok[2]), failed: Number(tok[3]) };
+    });
+  }
+
   /** Asks the agent to exit and waits until it has closed the connection. */
   bye(): Promise<void> {
     return this.exchange(this.reader.isClosed ? [] : ['BYE'], async () => {

@@ -62,6 +62,12 @@ export class HostTarget implements Target {
     return client.rawBench(iterations, deadlineMs);
   }
 
+  /** The sequences run by the agent, answers dropped, timed by the agent (see AgentClient.rawRun). */
+  async rawRun(seqs: readonly Sequence[], deadlineMs: number): Promise<{ elapsedNs: number; failed: number }> {
+    const { client } = await this.start();
+    return client.rawRun(seqs, deadlineMs);
+  }
+
   async close(): Promise<void> {
     const running = this.running;
     this.running = null;

@@ -85,6 +85,11 @@ export class QemuTarget implements Target {
     return (await this.start()).client.rawBench(iterations, deadlineMs);
   }
 
+  /** The sequences run inside the guest, answers dropped, timed by the agent (see AgentClient.rawRun). */
+  async rawRun(seqs: readonly Sequence[], deadlineMs: number): Promise<{ elapsedNs: number; failed: number }> {
+    return (await this.start()).client.rawRun(seqs, deadlineMs);
+  }
+
   /** Milliseconds from spawning QEMU to the agent handshake, of the current VM. */
   async bootMs(): Promise<number> {
     return (await this.start()).bootMs;
@@ -106,10 +111,12 @@ export class QemuTarget implements Target {
     return { accel, package: kernel.package };
   }
 
-  /** The Debian package and exact version of the kernel, or the image file given. */
+  /** The Debian package and exact version of the kernel (of its source, for mprog-X.Y), or the image file given. */
   async origin(): Promise<string> {
     const { kernel } = await this.preparation();
-    return kernel.package ? `${kernel.package.name} ${kernel.package.version}` : kernel.image;
+    if (!kernel.package) return kernel.image;
+    const built = kernel.package.name.startsWith('linux-source-') ? ' + kernel-configs/mprog.fragment' : '';
+    return `${kernel.package.name} ${kernel.package.version}${built}`;
   }
 
   private preparation(): Promise<Prepared> {

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -151,6 +152,12 @@ struct lineio {
 };
 
 enum { LINE_EOF, LINE_OK, LINE_TOO_LONG, LINE_ERROR };
+
+/* Whether a whole line is already buffered, so read_line will not block. */
+static int line_waiting(const struct lineio *in)
+{
+	return memchr(in->buf, '\n', in->len) != NULL;
+}
 
 /* Reads one line into out (LINE_OK); a line too long for it is skipped whole (LINE_TOO_LONG). */
 static int read_line(struct lineio *in, char *out)
@@ -855,21 +862,16 @@ static void child_fail(const char *fmt, ...)
 	_exit(CHILD_REPORTED);
 }
 
-/* A private netns with lo up: every sequence starts with no devices and nothing attached. */
-/* Written once the child is in its own netns, so the parent can hold that netns (see in_child). */
+/* A private netns (lo down, as unshare leaves it): every sequence starts with no devices and nothing attached. */
+/* Written once the child is in its own netns, so the parent can hold that netns (see start_job). */
 static int netns_ready_fd = -1;
 
 static void child_netns(void)
 {
-	int ret;
-
 	if (unshare(CLONE_NEWNET) < 0)
 		child_fail("unshare(CLONE_NEWNET): %s (needs CAP_SYS_ADMIN)", strerror(errno));
 	if (netns_ready_fd >= 0 && write(netns_ready_fd, "", 1) < 0)
 		child_fail("telling the parent about the netns: %s", strerror(errno));
-	ret = dev_up(dev_index("lo"));
-	if (ret)
-		child_fail("bringing lo up: %s", strerror(-ret));
 }
 
 static void child_devices(const char *kind, const char *name, const char *peer)
@@ -977,39 +979,144 @@ static void hold_netns(pid_t pid, int ready)
 		close(held_netns[--n_held_netns]);
 }
 
-static void in_child(void (*fn)(void *), void *arg)
-{
-	int ready[2], status;
-	pid_t pid;
+/*
+ * Sequences in flight. Up to max_jobs sequences run at once, each in its own child (own netns, own
+ * fds): a sequence spends a fifth of its time under TCG waiting for RCU grace periods (a device's
+ * deletion, a netns's teardown), and another sequence's work fills that wait. Answers still leave
+ * in request order: a child writes its answer into a pipe of its own, and the parent forwards it
+ * once every earlier answer is out. Prog and link ids are global to the kernel, so concurrent
+ * sequences get interleaved ids; the host names ids per sequence, which hides that.
+ */
+#define JOBS_MAX 8
 
-	if (pipe2(ready, O_CLOEXEC) < 0 || (ready[0] = agent_fd(ready[0])) < 0 || (ready[1] = agent_fd(ready[1])) < 0) {
-		reply("FAIL pipe: %s", strerror(errno));
-		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		reply("FAIL fork: %s", strerror(errno));
-		close(ready[0]);
-		close(ready[1]);
-		return;
-	}
-	if (pid == 0) {
-		close(ready[0]);
-		netns_ready_fd = ready[1];
-		fn(arg);
-	}
-	close(ready[1]);
-	hold_netns(pid, ready[0]);
-	close(ready[0]);
-	while (waitpid(pid, &status, 0) < 0)
+struct job {
+	pid_t pid;
+	int answer_fd; /* read end of the child's answer pipe; -1 once the child is done */
+	struct sbuf answer;
+};
+
+static struct job jobs[JOBS_MAX]; /* a ring, in request order from jobs[first_job] */
+static int first_job, n_jobs, max_jobs = 1;
+
+static struct job *job_at(int k)
+{
+	return &jobs[(first_job + k) % JOBS_MAX];
+}
+
+static void job_reap(struct job *job)
+{
+	int status;
+
+	while (waitpid(job->pid, &status, 0) < 0)
 		if (errno != EINTR) {
-			reply("FAIL waitpid: %s", strerror(errno));
+			sb_printf(&job->answer, "FAIL waitpid: %s\n", strerror(errno));
 			return;
 		}
 	if (WIFSIGNALED(status))
-		reply("FAIL sequence process killed by signal %d", WTERMSIG(status));
+		sb_printf(&job->answer, "FAIL sequence process killed by signal %d\n", WTERMSIG(status));
 	else if (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != CHILD_REPORTED)
-		reply("FAIL sequence process exited with status %d", WEXITSTATUS(status));
+		sb_printf(&job->answer, "FAIL sequence process exited with status %d\n", WEXITSTATUS(status));
+}
+
+/* Takes what the child wrote; at EOF the child has ended: reaps it. */
+static void job_read(struct job *job)
+{
+	char buf[16384];
+	ssize_t n = read(job->answer_fd, buf, sizeof(buf));
+
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n > 0) {
+		sb_add(&job->answer, buf, (size_t)n);
+		return;
+	}
+	close(job->answer_fd);
+	job->answer_fd = -1;
+	job_reap(job);
+}
+
+/* RAWRUN: answers are not sent but counted, those that did not end in DONE apart. */
+static int discard_answers;
+static uint64_t n_discarded_failed;
+
+/* Forwards the answers of the finished jobs at the head of the ring. */
+static void forward_finished(void)
+{
+	while (n_jobs && job_at(0)->answer_fd < 0) {
+		struct job *job = job_at(0);
+
+		if (!discard_answers) {
+			write_all(job->answer.p, job->answer.len);
+		} else {
+			if (job->answer.len < 5 || strcmp(job->answer.p + job->answer.len - 5, "DONE\n"))
+				n_discarded_failed++;
+		}
+		free(job->answer.p);
+		first_job = (first_job + 1) % JOBS_MAX;
+		n_jobs--;
+	}
+}
+
+/* Waits for a child's answer or, given input_fd >= 0, for input; returns whether input came. */
+static int wait_jobs(int input_fd)
+{
+	struct pollfd p[JOBS_MAX + 1];
+	int n = n_jobs; /* forward_finished below changes n_jobs */
+
+	for (int k = 0; k < n; k++)
+		p[k] = (struct pollfd){ .fd = job_at(k)->answer_fd, .events = POLLIN }; /* poll skips fd -1 */
+	p[n] = (struct pollfd){ .fd = input_fd, .events = POLLIN };
+	if (poll(p, (nfds_t)n + 1, -1) < 0)
+		return 0; /* EINTR: the caller waits again */
+	for (int k = 0; k < n; k++)
+		if (p[k].revents)
+			job_read(job_at(k));
+	forward_finished();
+	return p[n].revents != 0;
+}
+
+static void finish_jobs(void)
+{
+	while (n_jobs)
+		wait_jobs(-1);
+}
+
+/* Runs fn(arg) in a child, as the next job; a child that died without answering is answered FAIL for. */
+static void start_job(void (*fn)(void *), void *arg)
+{
+	struct job *job = job_at(n_jobs++);
+	int ready[2] = { -1, -1 }, answer[2] = { -1, -1 };
+
+	*job = (struct job){ .answer_fd = -1 };
+	if (pipe2(ready, O_CLOEXEC) < 0 || (ready[0] = agent_fd(ready[0])) < 0 || (ready[1] = agent_fd(ready[1])) < 0 ||
+	    pipe2(answer, O_CLOEXEC) < 0 || (answer[0] = agent_fd(answer[0])) < 0 || (answer[1] = agent_fd(answer[1])) < 0) {
+		sb_printf(&job->answer, "FAIL pipe: %s\n", strerror(errno));
+		goto out;
+	}
+	job->pid = fork();
+	if (job->pid < 0) {
+		sb_printf(&job->answer, "FAIL fork: %s\n", strerror(errno));
+		goto out;
+	}
+	if (job->pid == 0) {
+		close(ready[0]);
+		close(answer[0]);
+		netns_ready_fd = ready[1];
+		out_fd = answer[1];
+		fn(arg);
+	}
+	job->answer_fd = answer[0];
+	answer[0] = -1;
+	close(ready[1]);
+	ready[1] = -1;
+	hold_netns(job->pid, ready[0]);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (ready[i] >= 0)
+			close(ready[i]);
+		if (answer[i] >= 0)
+			close(answer[i]);
+	}
 }
 
 static void run_sequence(void *arg)
@@ -1043,11 +1150,58 @@ static void hold_tcx_keys(void)
 	close(fd);
 }
 
+/*
+ * RAWRUN: the k sequences that follow, run as replay runs them but with their answers dropped and
+ * the whole batch timed inside the guest: the rate the kernel allows the same calls, against
+ * which the host measures what the channel and the harness cost.
+ */
+static int rawrun(struct lineio *in, uint64_t k)
+{
+	struct sequence *seqs = calloc(k ? k : 1, sizeof(*seqs));
+	char line[LINE_MAX_LEN], *tok[MAX_TOKENS];
+	const char *error = NULL;
+	struct timespec t0, t1;
+	uint64_t i;
+
+	if (!seqs)
+		return -1;
+	for (i = 0; i < k; i++) {
+		int ntok = read_line(in, line) == LINE_OK ? tokenize(line, tok) : -1;
+
+		if (ntok <= 0 || strcmp(tok[0], "SEQ") || read_sequence(in, tok, ntok, &seqs[i]) < 0)
+			return -1; /* the input is not what the host promised: out of step for good */
+		if (seqs[i].error[0] && !error)
+			error = seqs[i].error;
+	}
+	if (error) {
+		reply("FAIL %s", error);
+	} else {
+		discard_answers = 1;
+		n_discarded_failed = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (i = 0; i < k; i++) {
+			while (n_jobs == max_jobs)
+				wait_jobs(-1);
+			start_job(run_sequence, &seqs[i]);
+		}
+		finish_jobs();
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		discard_answers = 0;
+		reply("RAWRUN %llu %lld %llu", (unsigned long long)k,
+		      (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec),
+		      (unsigned long long)n_discarded_failed);
+	}
+	for (i = 0; i < k; i++)
+		free_sequence(&seqs[i]);
+	free(seqs);
+	return 0;
+}
+
 /* ---- main loop ---- */
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mprog-agent [--dev PATH] [--bpftool PATH] [--hold-tcx-keys]\n");
+	fprintf(stderr, "usage: mprog-agent [--dev PATH] [--bpftool PATH] [--hold-tcx-keys] [--jobs N (1-%d)]\n", JOBS_MAX);
 	exit(2);
 }
 
@@ -1092,6 +1246,7 @@ int main(int argc, char **argv)
 	struct lineio *in;
 	struct utsname uts;
 	int hello = 0, hold_keys = 0, r;
+	uint64_t jobs_arg;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dev") && i + 1 < argc)
@@ -1100,6 +1255,8 @@ int main(int argc, char **argv)
 			bpftool_path = argv[++i];
 		else if (!strcmp(argv[i], "--hold-tcx-keys"))
 			hold_keys = 1;
+		else if (!strcmp(argv[i], "--jobs") && i + 1 < argc && parse_num(argv[++i], JOBS_MAX, &jobs_arg) == 0 && jobs_arg)
+			max_jobs = (int)jobs_arg;
 		else
 			usage();
 	}
@@ -1128,9 +1285,15 @@ int main(int argc, char **argv)
 		hold_tcx_keys();
 
 	reply("READY");
-	while ((r = read_line(in, line)) != LINE_EOF) {
+	for (;;) {
 		int ntok;
 
+		/* A command is taken when a job may start; until it comes, finished answers go out. */
+		if ((n_jobs == max_jobs || (n_jobs && !line_waiting(in))) && !wait_jobs(n_jobs < max_jobs ? in->fd : -1))
+			continue;
+		r = read_line(in, line);
+		if (r == LINE_EOF)
+			break;
 		if (r == LINE_ERROR) {
 			perror("mprog-agent: read");
 			return 1;
@@ -1138,37 +1301,54 @@ int main(int argc, char **argv)
 		ntok = r == LINE_OK ? tokenize(line, tok) : -1;
 		if (ntok == 0 || (ntok < 0 && !hello))
 			continue; /* console noise before the handshake may be anything */
-		if (ntok < 0) {
-			reply("FAIL line too long or with more than %d tokens", MAX_TOKENS);
+		if (ntok > 0 && hello && !strcmp(tok[0], "SEQ")) {
+			struct sequence s;
+
+			if (read_sequence(in, tok, ntok, &s) < 0) {
+				finish_jobs();
+				return 1;
+			}
+			if (s.error[0]) {
+				finish_jobs();
+				reply("FAIL %s", s.error);
+			} else {
+				start_job(run_sequence, &s);
+			}
+			free_sequence(&s);
 			continue;
 		}
-		if (!strcmp(tok[0], "HELLO")) {
+		finish_jobs(); /* any other answer goes out after those of the sequences in flight */
+		if (ntok < 0) {
+			reply("FAIL line too long or with more than %d tokens", MAX_TOKENS);
+		} else if (!strcmp(tok[0], "HELLO")) {
 			hello = 1;
 			reply("HELLO mprog-agent %d %s %s", PROTOCOL_VERSION, uts.release, uts.machine);
 		} else if (!hello) {
 			continue; /* console noise before the handshake */
-		} else if (!strcmp(tok[0], "SEQ")) {
-			struct sequence s;
-
-			if (read_sequence(in, tok, ntok, &s) < 0)
-				return 1;
-			if (s.error[0])
-				reply("FAIL %s", s.error);
-			else
-				in_child(run_sequence, &s);
-			free_sequence(&s);
 		} else if (!strcmp(tok[0], "RAWBENCH")) {
 			uint64_t n;
 
-			if (ntok != 2 || parse_num(tok[1], UINT64_MAX, &n))
+			if (ntok != 2 || parse_num(tok[1], UINT64_MAX, &n)) {
 				reply("FAIL bad RAWBENCH line");
-			else
-				in_child(run_rawbench, &n);
+			} else {
+				start_job(run_rawbench, &n);
+				finish_jobs();
+			}
+		} else if (!strcmp(tok[0], "RAWRUN")) {
+			uint64_t k;
+
+			if (ntok != 2 || parse_num(tok[1], 100000, &k)) {
+				reply("FAIL bad RAWRUN line");
+			} else if (rawrun(in, k) < 0) {
+				reply("FAIL RAWRUN: expected %llu SEQ blocks", (unsigned long long)k);
+				return 1;
+			}
 		} else if (!strcmp(tok[0], "BYE")) {
 			return 0;
 		} else {
 			reply("FAIL unknown command %s", tok[0]);
 		}
 	}
+	finish_jobs();
 	return 0;
 }

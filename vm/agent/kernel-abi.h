@@ -320,20 +320,6 @@ static int dev_del(uint32_t ifindex)
 	return nl_talk(&m);
 }
 
-static int dev_up(uint32_t ifindex)
-{
-	struct ifinfomsg ifi = {
-		.ifi_family = AF_UNSPEC,
-		.ifi_index = (int32_t)ifindex,
-		.ifi_flags = IFF_UP,
-		.ifi_change = IFF_UP,
-	};
-	struct nlmsg m;
-
-	nl_init(&m, RTM_NEWLINK, 0, &ifi);
-	return nl_talk(&m);
-}
-
 /* A name no device has resolves to an ifindex no device has (0 would mean "no device" to some calls). */
 #define IFINDEX_MISSING 0x7fffffffu
 
