@@ -13,25 +13,27 @@ import { runConform } from '../harness/conform/run.js';
 import { normalise } from '../harness/normalise.js';
 import { parseSequenceFile } from '../harness/seq/parse.js';
 import { QemuTarget } from '../harness/targets/qemu.js';
-import { cacheRoot } from '../vm/paths.js';
+import { cacheRoot, type Arch } from '../vm/paths.js';
 
 const MINUTE = 60_000;
 
+/** `mprog conform` of the shipped corpus on these targets, into a fresh directory. */
+async function conformCorpus(targets: { kernels: string[]; arches: Arch[]; host: boolean; jobs: number }) {
+  const done = await runConform({
+    corpus: ['test/sequences', 'corpus'],
+    ...targets,
+    shard: null,
+    profile: null,
+    outDir: mkdtempSync(join(tmpdir(), 'mprog-conformance-')),
+    resume: false,
+  });
+  if (done instanceof BadInput) throw new Error(done.message);
+  return done.report;
+}
+
 describe('the shipped corpus on real kernels', () => {
   it('agrees with the emulator on the host and on debian-6.12 x86_64 and arm64', { timeout: 30 * MINUTE }, async () => {
-    const done = await runConform({
-      corpus: ['test/sequences', 'corpus'],
-      kernels: ['debian-6.12'],
-      arches: ['x86_64', 'arm64'],
-      host: true,
-      shard: null,
-      profile: null,
-      outDir: mkdtempSync(join(tmpdir(), 'mprog-conformance-')),
-      jobs: 2,
-      resume: false,
-    });
-    if (done instanceof BadInput) throw new Error(done.message);
-    const { report } = done;
+    const report = await conformCorpus({ kernels: ['debian-6.12'], arches: ['x86_64', 'arm64'], host: true, jobs: 2 });
     expect(report.targets.map((t) => t.target.spec)).toEqual(['host', 'qemu:debian-6.12:x86_64', 'qemu:debian-6.12:arm64']);
     const divergent = report.pairs.filter((p) => p.record.outcome !== 'pass' && p.record.outcome !== 'unsupported');
     expect(divergent.map((p) => `${p.record.target} ${p.record.sequence}: ${p.record.outcome}`)).toEqual([]);
@@ -48,19 +50,7 @@ describe('the shipped corpus on real kernels', () => {
   });
 
   it('agrees with the emulator on mprog-6.12, built here from Debian\'s 6.12 source', { timeout: 30 * MINUTE }, async () => {
-    const done = await runConform({
-      corpus: ['test/sequences', 'corpus'],
-      kernels: ['mprog-6.12'],
-      arches: ['x86_64'],
-      host: false,
-      shard: null,
-      profile: null,
-      outDir: mkdtempSync(join(tmpdir(), 'mprog-conformance-')),
-      jobs: 1,
-      resume: false,
-    });
-    if (done instanceof BadInput) throw new Error(done.message);
-    const { report } = done;
+    const report = await conformCorpus({ kernels: ['mprog-6.12'], arches: ['x86_64'], host: false, jobs: 1 });
     const notPassed = report.pairs.filter((p) => p.record.outcome !== 'pass');
     expect(notPassed.map((p) => `${p.record.sequence}: ${p.record.outcome}`)).toEqual([]);
     expect(report.pairs.length).toBeGreaterThan(90);

@@ -91,9 +91,11 @@ function targetsOf(req: ConformRequest): TargetPlan[] | BadInput {
   const bad = req.arches.find((a) => !isArch(a));
   if (bad !== undefined) return new BadInput(`--arch ${bad}: unknown architecture (known: ${ARCHES.join(', ')})`);
   for (const k of req.kernels) {
-    // Which Debian series exist only the mirror knows: the target says so when it resolves one.
-    if (!k.startsWith('debian-') && !existsSync(k)) {
-      return new BadInput(`--kernel ${k}: neither a Debian series (debian-MAJOR.MINOR, e.g. debian-6.12) nor an existing kernel image`);
+    // Which Debian series (and sources) exist only the mirror knows: the target says so when it resolves one.
+    if (!k.startsWith('debian-') && !k.startsWith('mprog-') && !existsSync(k)) {
+      return new BadInput(
+        `--kernel ${k}: neither a Debian series (debian-MAJOR.MINOR, e.g. debian-6.12), a kernel to build from Debian's source (mprog-6.12) nor an existing kernel image`,
+      );
     }
   }
   const kernels = req.kernels.length === 0 && !req.host ? DEFAULT_KERNELS : req.kernels;
