@@ -36,6 +36,8 @@ export async function mprogKernel(label: string, series: string, arch: Arch): Pr
   const key = createHash('sha256').update(pkg.version).update(fragment).update(arch).digest('hex').slice(0, 12);
   const dir = join(cacheRoot(), 'kernels', `mprog-${series}_${pkg.version}_${arch}_${key}`);
   if (!existsSync(join(dir, 'image'))) {
+    // Minutes of silence otherwise: say once what is happening.
+    process.stderr.write(`mprog: building kernel ${label} (${arch}) from ${pkg.name} ${pkg.version}; a few minutes, once (cached in ${dir})\n`);
     const tmp = scratchFor(dir);
     try {
       await build(label, pkg, apt, tmp, arch);
