@@ -1,13 +1,14 @@
 // Real guests under QEMU (no mocks): boot, handshake, replay, and the fault kinds a user sees.
 // Slow by nature (TCG); the first run also downloads the Debian kernels and userland.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Sequence } from '../harness/seq/types.js';
 import { QemuTarget } from '../harness/targets/qemu.js';
 import { TargetError } from '../harness/targets/target.js';
+import { droppedOptions } from '../vm/kernel-build.js';
 
 const MINUTE = 60_000;
 const TCX_INGRESS = 46;
@@ -151,5 +152,23 @@ describe('faults', () => {
     const bad = (): QemuTarget => new QemuTarget('qemu:debian-6.12:riscv64');
     expect(bad).toThrow(TargetError);
     expect(bad).toThrow(/x86_64 or arm64/);
+  });
+});
+
+describe('mprog-X.Y kernels', () => {
+  it('says which source is missing for a series Debian has no linux-source of', { timeout: 5 * MINUTE }, async () => {
+    const { err } = await fault(target('qemu:mprog-9.99:x86_64').run(smallSequence()));
+    expect(err.kind).toBe('unusable');
+    expect(err.message).toMatch(/mprog-9\.99 \(x86_64\): the Debian mirror has no linux-source-9\.99/);
+  });
+
+  it('names the options olddefconfig dropped, minding what each arch lacks', () => {
+    const fragment = readFileSync(join(import.meta.dirname, '../kernel-configs/mprog.fragment'), 'utf8');
+    const wanted = fragment.split('\n').filter((l) => l.startsWith('CONFIG_'));
+    // An x86 config has no PL011 console and no generic PCI host: not a loss there.
+    const x86 = wanted.filter((l) => !/PL011|PCI_HOST_GENERIC/.test(l)).join('\n');
+    expect(droppedOptions(fragment, x86, 'x86_64')).toEqual([]);
+    expect(droppedOptions(fragment, x86, 'arm64')).toEqual(['CONFIG_SERIAL_AMBA_PL011', 'CONFIG_SERIAL_AMBA_PL011_CONSOLE', 'CONFIG_PCI_HOST_GENERIC']);
+    expect(droppedOptions(fragment, x86.replace('CONFIG_VETH=y', '# CONFIG_VETH is not set'), 'x86_64')).toEqual(['CONFIG_VETH']);
   });
 });
