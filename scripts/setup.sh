@@ -20,6 +20,13 @@ if [ $# -gt 0 ]; then
 	exit 2
 fi
 
+# Node itself comes with the machine (Debian 12's own nodejs is 18, too old for vitest 4): check it.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+	echo "setup.sh: mprog needs Node.js 20 or later with npm (found: $(node --version 2>/dev/null || echo none)); install it, e.g. from https://nodejs.org or NodeSource, then run this again" >&2
+	exit 1
+fi
+
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	echo "setup.sh: this script needs a Debian (or derived) host with apt; install by hand:$packages" >&2
 	exit 1

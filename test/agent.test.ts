@@ -15,6 +15,8 @@ import {
   BPF_TCX_EGRESS, BPF_TCX_INGRESS,
 } from '../emulator/uapi.js';
 import { AgentClient } from '../harness/targets/agent-client.js';
+import { buildAgent } from '../vm/agent-build.js';
+import { hostArch } from '../vm/paths.js';
 import { HostTarget } from '../harness/targets/host.js';
 import { TargetError } from '../harness/targets/target.js';
 import type {
@@ -22,6 +24,22 @@ import type {
 } from '../harness/seq/types.js';
 
 const AGENT_DIR = join(import.meta.dirname, '../vm/agent');
+
+/** This machine's agent binary, built if needed. */
+const agentBinary = (): Promise<string> => buildAgent(hostArch()!);
+
+/** fn with a client of a fresh agent run with `args` over stdio; says BYE after it. */
+async function withAgent<T>(args: string[], fn: (client: AgentClient) => Promise<T>): Promise<T> {
+  const agent = spawn(await agentBinary(), args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const client = await AgentClient.connect({ input: agent.stdout, output: agent.stdin }, { deadlineMs: 10_000 });
+    const result = await fn(client);
+    await client.bye();
+    return result;
+  } finally {
+    agent.kill();
+  }
+}
 const ENOSYS = 38; // qemu user mode's answer to a syscall it does not emulate
 const V0: DevRef = { name: 'v0' };
 
@@ -321,12 +339,7 @@ describe('bpftool cross-check', () => {
     const fake = join(dir, 'bpftool');
     writeFileSync(fake, '#!/bin/sh\necho \'[{"xdp":[],"tc":[],"flow_dissector":[],"netfilter":[]}]\'\n');
     chmodSync(fake, 0o755);
-    await execa('sh', [join(AGENT_DIR, 'build.sh'), process.arch === 'arm64' ? 'arm64' : 'x86_64']);
-    const agent = spawn(join(AGENT_DIR, 'build', process.arch === 'arm64' ? 'arm64' : 'x86_64', 'mprog-agent'), ['--bpftool', fake], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    try {
-      const client = await AgentClient.connect({ input: agent.stdout, output: agent.stdin }, { deadlineMs: 10_000 });
+    await withAgent(['--bpftool', fake], async (client) => {
       // Nothing attached: bpftool's empty list is right.
       await client.run(sequence('empty', ['a'], [query()]));
       // A partial answer (ENOSPC) is not compared.
@@ -334,45 +347,27 @@ describe('bpftool cross-check', () => {
       const err = await client.run(sequence('lying-bpftool', ['a'], [attach('a'), query()])).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TargetError);
       expect(err).toMatchObject({ kind: 'harness-fault', message: expect.stringMatching(/lying-bpftool.*step 1.*bpftool says/) });
-      await client.bye();
-    } finally {
-      agent.kill();
-    }
+    });
   });
 });
 
 // ---- sequences in flight at once (--jobs) and RAWRUN ----
 
 describe('agent with --jobs', () => {
-  const arch = process.arch === 'arm64' ? 'arm64' : 'x86_64';
-
-  async function withAgent<T>(args: string[], fn: (client: AgentClient) => Promise<T>): Promise<T> {
-    await execa('sh', [join(AGENT_DIR, 'build.sh'), arch]);
-    const agent = spawn(join(AGENT_DIR, 'build', arch, 'mprog-agent'), args, { stdio: ['pipe', 'pipe', 'inherit'] });
-    try {
-      const client = await AgentClient.connect({ input: agent.stdout, output: agent.stdin }, { deadlineMs: 10_000 });
-      const result = await fn(client);
-      await client.bye();
-      return result;
-    } finally {
-      agent.kill();
-    }
-  }
-
-  // Different shapes, so an answer given to the wrong request would not parse or would differ.
+  // Each a different shape (1 to 24 programs), so an answer given to the wrong request would differ.
   const batch = (): Sequence[] =>
     Array.from({ length: 24 }, (_, i) => {
-      const progs = Array.from({ length: 1 + (i % 4) }, (_, k) => `p${k}`);
+      const progs = Array.from({ length: 1 + i }, (_, k) => `p${k}`);
       return sequence(`jobs-${i}`, progs, [...progs.map((p) => attach(p)), query(), detach(null), query()]);
     });
   const shape = (raw: RawSequenceResult) => ({ rets: rets(raw), first: list(raw, raw.steps.length - 3), last: list(raw, raw.steps.length - 1) });
+  /** A sequence the agent answers FAIL for: its veth pair cannot be created (peer named as itself). */
+  const broken = (name: string): Sequence => ({ ...sequence(name, ['a'], [query()]), devices: [{ name: 'v0', kind: 'veth', peer: 'v0' }] });
 
   it('answers sequences in flight at once in request order, as one at a time does', async () => {
     const seqs = batch();
-    // A sequence the agent answers FAIL for (a device that cannot be created), among the others.
-    const broken: Sequence = { ...sequence('jobs-broken', ['a'], [query()]), devices: [{ name: 'v0', kind: 'veth', peer: 'v0' }] };
     // Many in flight: answers finishing together once sent the agent to wait for input it had not been sent.
-    const all = [...seqs.slice(0, 4), broken, ...seqs.slice(4)];
+    const all = [...seqs.slice(0, 4), broken('jobs-broken'), ...seqs.slice(4)];
     const run = (client: AgentClient) => Promise.all(all.map((seq) => client.run(seq, { crossCheck: false }).then(shape, (e: unknown) => e)));
     const alone = await withAgent([], run);
     const together = await withAgent(['--jobs', '4'], run);
@@ -383,22 +378,22 @@ describe('agent with --jobs', () => {
 
   it('RAWRUN runs the sequences inside the agent, times them and counts the ones that failed', async () => {
     const seqs = batch();
-    const broken: Sequence = { ...sequence('rawrun-broken', ['a'], [query()]), devices: [{ name: 'v0', kind: 'veth', peer: 'v0' }] };
     await withAgent(['--jobs', '3'], async (client) => {
       const ok = await client.rawRun(seqs, 30_000);
       expect(ok.failed).toBe(0);
       expect(ok.elapsedNs).toBeGreaterThan(0);
-      expect((await client.rawRun([...seqs, broken], 30_000)).failed).toBe(1);
+      expect((await client.rawRun([...seqs, broken('rawrun-broken')], 30_000)).failed).toBe(1);
       // No answers of the run are left behind: the next request gets its own.
       expect(shape(await client.run(seqs[1]!, { crossCheck: false }))).toMatchObject({ rets: [0, 0, 0, 0, 0], first: { count: 2 }, last: { count: 1 } });
     });
   });
 
   it('refuses a --jobs outside 1..8 with its usage', async () => {
-    await execa('sh', [join(AGENT_DIR, 'build.sh'), arch]);
-    const r = await execa(join(AGENT_DIR, 'build', arch, 'mprog-agent'), ['--jobs', '9'], { reject: false });
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/--jobs N \(1-8\)/);
+    for (const n of ['0', '9']) {
+      const r = await execa(await agentBinary(), ['--jobs', n], { reject: false });
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(/--jobs N \(1-8\)/);
+    }
   });
 });
 

@@ -208,11 +208,13 @@ describe('mprog conform on kernels in QEMU', () => {
 
 describe('mprog conform / merge commands', () => {
   beforeAll(assertBuilt);
+  /** The built CLI, as a user runs it. */
+  const mprog = (...args: string[]) => execa('node', ['bin/mprog.js', ...args], { reject: false });
 
   it('resumes a killed run without redoing finished sequences', async () => {
     const out = tmp();
-    const args = ['bin/mprog.js', 'conform', '--host', '--out', out, TC_LINKS];
-    const first = execa('node', args, { reject: false });
+    const args = ['conform', '--host', '--out', out, TC_LINKS];
+    const first = mprog(...args);
     const file = join(out, 'results.jsonl');
     const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0);
     while (lines() < 2) await sleep(20); // the plan, then the first finished pair
@@ -223,7 +225,7 @@ describe('mprog conform / merge commands', () => {
     expect(finished).toBeGreaterThan(0);
     expect(finished).toBeLessThan(TC_LINKS_COUNT);
 
-    const resumed = await execa('node', [...args, '--resume'], { reject: false });
+    const resumed = await mprog(...args, '--resume');
     expect(resumed.exitCode).toBe(0);
     expect(resumed.stderr).toContain(`${finished} already done, skipped`);
     const after = readFileSync(file, 'utf8');
@@ -237,10 +239,10 @@ describe('mprog conform / merge commands', () => {
   it('merges shard directories from the command line', async () => {
     const [a, b, m] = [tmp(), tmp(), tmp()];
     for (const [shard, out] of [['1/2', a], ['2/2', b]] as const) {
-      const r = await execa('node', ['bin/mprog.js', 'conform', '--host', '--shard', shard, '--out', out, TC_LINKS], { reject: false });
+      const r = await mprog('conform', '--host', '--shard', shard, '--out', out, TC_LINKS);
       expect(r.exitCode).toBe(0);
     }
-    const merged = await execa('node', ['bin/mprog.js', 'merge', a, b, '--out', m], { reject: false });
+    const merged = await mprog('merge', a, b, '--out', m);
     expect(merged.exitCode).toBe(0);
     expect(merged.stdout).toMatch(new RegExp(`^total\\s+${TC_LINKS_COUNT}\\s`, 'm'));
     expect(XMLValidator.validate(readFileSync(join(m, 'junit.xml'), 'utf8'))).toBe(true);
@@ -253,7 +255,7 @@ describe('mprog conform / merge commands', () => {
     ['an unknown profile', ['--profile', '5.4']],
     ['a missing corpus', ['/nonexistent/corpus']],
   ])('exits 2 on %s, with a message and no stack trace', async (_what, extra) => {
-    const r = await execa('node', ['bin/mprog.js', 'conform', '--host', '--out', tmp(), ...extra], { reject: false });
+    const r = await mprog('conform', '--host', '--out', tmp(), ...extra);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/^mprog: /);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -262,7 +264,7 @@ describe('mprog conform / merge commands', () => {
   it('exits 2 naming the file and field of a bad sequence', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ format: 'mprog-seq/1', name: 'bad', steps: [{ op: 'nope' }] }));
-    const r = await execa('node', ['bin/mprog.js', 'conform', '--host', '--out', tmp(), dir], { reject: false });
+    const r = await mprog('conform', '--host', '--out', tmp(), dir);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('bad.json: $.steps[0].op');
   });

@@ -9,7 +9,6 @@ import { compareDebVersions } from './debversion.js';
 import { cacheRoot } from './paths.js';
 
 export const SUITES = ['bookworm', 'bookworm-backports', 'trixie', 'trixie-backports', 'sid', 'experimental'] as const;
-export type Suite = (typeof SUITES)[number];
 
 const MIRROR = process.env['MPROG_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian';
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';

@@ -7,6 +7,12 @@ import type { Sequence, Step } from '../harness/seq/types.js';
 import { QemuTarget } from '../harness/targets/qemu.js';
 import type { Arch } from './paths.js';
 
+interface Rate {
+  calls: number;
+  seconds: number;
+  callsPerSecond: number;
+}
+
 export interface QemuBench {
   spec: string;
   /** Guest `uname -r` and the Debian package it came from ("name version", or null). */
@@ -15,12 +21,14 @@ export interface QemuBench {
   accel: string;
   /** Seconds from spawning QEMU to the end of the agent handshake (kernel and initramfs already prepared). */
   bootSeconds: number;
-  /** The batch of sequences replayed `rounds` times through the agent on one VM. */
-  replay: { sequences: number; calls: number; seconds: number; callsPerSecond: number };
+  /** The batch of sequences replayed `rounds` times through the agent, bpf(2) path alone. */
+  replay: Rate & { sequences: number };
   /** RAWRUN: the same sequences, `rounds` times, run and timed inside the guest. */
-  raw: { calls: number; seconds: number; callsPerSecond: number };
+  raw: Rate;
+  /** One more round of replay, with bpftool after every query as replay does by default. */
+  checked: Rate;
   /** RAWBENCH: attach+detach pairs timed inside the guest. */
-  attachDetach: { calls: number; seconds: number; callsPerSecond: number };
+  attachDetach: Rate;
 }
 
 /** Steps that are not one bpf(2) call: device changes and close(2). */
@@ -31,7 +39,7 @@ export function bpfCalls(seq: Sequence): number {
   return seq.programs.length + seq.steps.filter((s) => !NOT_BPF.has(s.op)).length;
 }
 
-function rate(calls: number, ns: number): { calls: number; seconds: number; callsPerSecond: number } {
+function rate(calls: number, ns: number): Rate {
   return { calls, seconds: ns / 1e9, callsPerSecond: calls / (ns / 1e9) };
 }
 
@@ -41,13 +49,17 @@ export async function benchQemu(opts: {
   kernel?: string;
   sequences: Sequence[];
   rounds?: number;
-  rawIterations?: number;
-  /** Run bpftool after every query, as replay does by default (true), or measure the bpf(2) path alone. */
-  crossCheck?: boolean;
 }): Promise<QemuBench> {
   const spec = `qemu:${opts.kernel ?? 'debian-6.12'}:${opts.arch}`;
   const rounds = opts.rounds ?? 3;
   const target = new QemuTarget(spec);
+  const callsPerRound = opts.sequences.reduce((n, seq) => n + bpfCalls(seq), 0);
+  // All of a round in flight at once, as a replay of many files sends them (the agent answers in order).
+  const replayRound = async (crossCheck: boolean): Promise<number> => {
+    const start = process.hrtime.bigint();
+    await Promise.all(opts.sequences.map((seq) => target.run(seq, { crossCheck })));
+    return Number(process.hrtime.bigint() - start);
+  };
   try {
     const { accel, package: pkg } = await target.prepare();
     const release = await target.kernel();
@@ -55,28 +67,25 @@ export async function benchQemu(opts: {
 
     // Rounds alternate between the two, so each inherits the other's deferred kernel work (netns
     // teardown runs after the sequences that caused it) in equal measure.
-    let calls = 0;
     let replayNs = 0;
     let rawNs = 0;
     for (let r = 0; r < rounds; r++) {
-      const start = process.hrtime.bigint();
-      // All of a round in flight at once, as a replay of many files sends them (the agent answers in order).
-      await Promise.all(opts.sequences.map((seq) => target.run(seq, { crossCheck: opts.crossCheck ?? true })));
-      replayNs += Number(process.hrtime.bigint() - start);
-      calls += opts.sequences.reduce((n, seq) => n + bpfCalls(seq), 0);
+      replayNs += await replayRound(false);
       const run = await target.rawRun(opts.sequences, 300_000);
       if (run.failed > 0) throw new Error(`${spec}: ${run.failed} sequences failed when run inside the guest`);
       rawNs += run.elapsedNs;
     }
-    const loop = await target.rawBench(opts.rawIterations ?? 5000, 300_000);
+    const checkedNs = await replayRound(true);
+    const loop = await target.rawBench(5000, 300_000);
     return {
       spec,
       kernel: release,
       package: pkg ? `${pkg.name} ${pkg.version}` : null,
       accel,
       bootSeconds,
-      replay: { sequences: opts.sequences.length * rounds, ...rate(calls, replayNs) },
-      raw: rate(calls, rawNs),
+      replay: { sequences: opts.sequences.length * rounds, ...rate(callsPerRound * rounds, replayNs) },
+      raw: rate(callsPerRound * rounds, rawNs),
+      checked: rate(callsPerRound, checkedNs),
       attachDetach: rate(loop.calls, loop.elapsedNs),
     };
   } finally {

@@ -2,26 +2,29 @@
 // the guest userland's binary run through its own dynamic loader and libraries, so it works on a
 // host whose distribution ships an older bpftool (Debian 12 has 7.1).
 
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { cacheRoot, type Arch } from './paths.js';
+import { cacheRoot, scratchFor, type Arch } from './paths.js';
 import { prepareUserland } from './userland.js';
 
 const BPFTOOL = '/usr/sbin/bpftool';
 
 /** A script that runs the userland's bpftool; its path is what the agent's --bpftool takes. */
 export async function projectBpftool(arch: Arch): Promise<string> {
-  const { files, libDirs, packages } = await prepareUserland(arch);
+  const { files, libDirs } = await prepareUserland(arch);
   const loader = Object.entries(files).find(([guest]) => basename(guest).startsWith('ld-linux'))?.[1];
   const bpftool = files[BPFTOOL];
   if (!loader || !bpftool) throw new Error(`the ${arch} userland has no ${loader ? 'bpftool' : 'dynamic loader'}`);
   const hostLibDirs = [...new Set(Object.entries(files).filter(([guest]) => libDirs.includes(dirname(guest))).map(([, host]) => dirname(host)))];
-  const version = packages.find((p) => p.name === 'bpftool')!.version;
-  const script = join(cacheRoot(), 'host-bpftool', `${arch}-${version.replace(/[^\w.+-]/g, '_')}`, 'bpftool');
+  const text = `#!/bin/sh\nexec ${loader} --library-path ${hostLibDirs.join(':')} ${bpftool} "$@"\n`;
+  // Keyed by its text, so a userland with other packages gets a script of its own.
+  const script = join(cacheRoot(), 'host-bpftool', `${arch}-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`, 'bpftool');
   if (!existsSync(script)) {
     mkdirSync(dirname(script), { recursive: true });
-    writeFileSync(script, `#!/bin/sh\nexec ${loader} --library-path ${hostLibDirs.join(':')} ${bpftool} "$@"\n`);
-    chmodSync(script, 0o755);
+    const tmp = scratchFor(script);
+    writeFileSync(tmp, text, { mode: 0o755 });
+    renameSync(tmp, script); // atomic: a concurrent writer writes the same bytes
   }
   return script;
 }

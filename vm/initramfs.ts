@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { execa } from 'execa';
+import { buildAgent } from './agent-build.js';
 import { cpioNewc, type CpioEntry } from './cpio.js';
 import type { PreparedKernel } from './kernels.js';
-import { cacheRoot, repoRoot, scratchFor, type Arch } from './paths.js';
+import { cacheRoot, scratchFor } from './paths.js';
 import { prepareUserland } from './userland.js';
 
 /** The name QEMU gives the agent's virtserialport; /init finds the port by it. */
@@ -58,16 +58,22 @@ reboot -f
 `;
 }
 
-/** Builds the agent for `arch` (build.sh rebuilds only when needed) and returns its path. */
-async function agentBinary(arch: Arch): Promise<string> {
-  const dir = join(repoRoot(), 'vm', 'agent');
-  const r = await execa('sh', [join(dir, 'build.sh'), arch], { reject: false });
-  if (r.exitCode !== 0) throw new Error(`initramfs (${arch}): building the agent failed: ${(r.stderr || r.stdout).trim()}`);
-  return join(dir, 'build', arch, 'mprog-agent');
+/** The initramfs for `kernel`: a cpio file under <cache>/initramfs, built once per kernel and process. */
+export function buildInitramfs(kernel: PreparedKernel): Promise<string> {
+  const key = JSON.stringify([kernel.arch, kernel.modules]);
+  let ready = built.get(key);
+  if (!ready) {
+    ready = writeInitramfs(kernel);
+    built.set(key, ready);
+    ready.catch(() => built.delete(key));
+  }
+  return ready;
 }
 
-/** The initramfs for `kernel`: a cpio file under <cache>/initramfs. */
-export async function buildInitramfs(kernel: PreparedKernel): Promise<string> {
+/** By arch and module list: the rest of the initramfs depends on the arch alone. */
+const built = new Map<string, Promise<string>>();
+
+async function writeInitramfs(kernel: PreparedKernel): Promise<string> {
   const arch = kernel.arch;
   const userland = await prepareUserland(arch);
   const file = (path: string, host: string, mode = 0o755): CpioEntry => ({ path, kind: 'file', data: readFileSync(host), mode });
@@ -77,7 +83,7 @@ export async function buildInitramfs(kernel: PreparedKernel): Promise<string> {
     { path: '/dev/console', kind: 'chardev', major: 5, minor: 1 },
     ...['/proc', '/sys', '/dev', '/tmp', '/run'].map((path): CpioEntry => ({ path, kind: 'dir' })),
     ...Object.entries(userland.files).map(([guest, host]) => file(guest, host)),
-    file(AGENT, await agentBinary(arch)),
+    file(AGENT, await buildAgent(arch)),
     ...kernel.modules.map((m, i) => file(`${MODULES}/${String(i).padStart(2, '0')}-${basename(m)}`, m, 0o644)),
   ];
   const data = cpioNewc(entries);

@@ -52,7 +52,7 @@ export async function mprogKernel(label: string, series: string, arch: Arch): Pr
 async function build(label: string, pkg: Available, apt: PrivateApt, out: string, arch: Arch): Promise<void> {
   const what = `kernel ${label} (${arch})`;
   const deb = await apt.download({ ...pkg, debArch: 'all' });
-  const tarball = `./usr/src/linux-source-${pkg.name.replace(/^linux-source-/, '')}.tar.xz`;
+  const tarball = `./usr/src/${pkg.name}.tar.xz`;
   await extractMembers(deb, out, [tarball]);
   await run(what, 'tar', ['-xf', join(out, tarball), '-C', out]);
   rmSync(join(out, 'usr'), { recursive: true, force: true });
@@ -87,7 +87,7 @@ async function run(what: string, cmd: string, args: string[]): Promise<void> {
   const r = await execa(cmd, args, { reject: false, all: true, env: { LC_ALL: 'C' } });
   if (r.exitCode !== 0) {
     const tail = (r.all ?? '').trim().split('\n').slice(-15).join('\n');
-    const hint = r.exitCode === undefined || /ENOENT|not found/.test(tail) ? ' (scripts/setup.sh --kernel-build installs the build tools)' : '';
+    const hint = r.exitCode === undefined || /ENOENT|not found/.test(tail) ? ' (scripts/setup.sh installs the build tools)' : '';
     throw new Error(`${what}: ${cmd} ${args.slice(-2).join(' ')} failed${hint}:\n${tail}`);
   }
 }

@@ -44,7 +44,7 @@ async function cloudImages(apt: PrivateApt, major: string, arch: Arch): Promise<
 }
 
 /** Every series of a major version the mirror has for the arch, e.g. debianSeries('7') → ['7.0', '7.1', ...]. */
-export async function debianSeries(major: string, arch: Arch, apt = new PrivateApt()): Promise<string[]> {
+async function debianSeries(major: string, arch: Arch, apt = new PrivateApt()): Promise<string[]> {
   const series = new Set((await cloudImages(apt, major, arch)).map((p) => cloudImage(p.name, arch)!.series));
   return [...series].sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
 }

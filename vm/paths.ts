@@ -30,6 +30,11 @@ export function debArch(arch: Arch): 'amd64' | 'arm64' {
   return arch === 'x86_64' ? 'amd64' : 'arm64';
 }
 
+/** This machine's architecture in the project's naming, or null when the project has no agent build for it. */
+export function hostArch(): Arch | null {
+  return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'arm64' : null;
+}
+
 export function isArch(s: string): s is Arch {
   return (ARCHES as readonly string[]).includes(s);
 }

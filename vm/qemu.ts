@@ -11,7 +11,7 @@ import { AgentClient } from '../harness/targets/agent-client.js';
 import { TargetError } from '../harness/targets/target.js';
 import { AGENT_PORT_NAME } from './initramfs.js';
 import type { PreparedKernel } from './kernels.js';
-import { cacheRoot, type Arch } from './paths.js';
+import { cacheRoot, hostArch, type Arch } from './paths.js';
 
 export type Accel = 'tcg' | 'kvm';
 
@@ -43,7 +43,7 @@ process.once('exit', () => {
   for (const proc of live) proc.kill('SIGKILL');
 });
 
-export function cmdline(arch: Arch, extra?: string): string {
+function cmdline(arch: Arch, extra?: string): string {
   // rcu_expedited: every tcx change waits for a grace period (11 ms under TCG without it).
   // ipv6.disable: each sequence's fresh netns would build and tear down IPv6 state the mprog API
   // never touches (a fifth of a sequence's time under TCG).
@@ -211,8 +211,7 @@ export class Vm {
 export async function chooseAccel(kernel: PreparedKernel, initramfs: string): Promise<Accel> {
   const forced = process.env['MPROG_ACCEL'];
   if (forced === 'tcg' || forced === 'kvm') return forced;
-  const hostArch = process.arch === 'x64' ? 'x86_64' : process.arch;
-  if (hostArch !== kernel.arch || !kvmUsable()) return 'tcg';
+  if (hostArch() !== kernel.arch || !kvmUsable()) return 'tcg';
   const file = join(cacheRoot(), 'kvm-probe.json');
   const key = `${release()} ${kernel.arch}`;
   const verdicts = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Accel>) : {};

@@ -102,7 +102,20 @@ async function stage(root: string, arch: Arch, packages: Available[]): Promise<U
 }
 
 /** The userland for `arch`, staged from Debian packages (cached by the exact package set). */
-export async function prepareUserland(arch: Arch, apt = new PrivateApt()): Promise<Userland> {
+export function prepareUserland(arch: Arch): Promise<Userland> {
+  // Resolving the package set costs apt-cache calls: once per arch and process.
+  let ready = prepared.get(arch);
+  if (!ready) {
+    ready = resolveUserland(arch, new PrivateApt());
+    prepared.set(arch, ready);
+    ready.catch(() => prepared.delete(arch)); // a failure is not remembered: the next call tries again
+  }
+  return ready;
+}
+
+const prepared = new Map<Arch, Promise<Userland>>();
+
+async function resolveUserland(arch: Arch, apt: PrivateApt): Promise<Userland> {
   const packages = await choosePackages(apt, arch);
   const key = createHash('sha256').update(JSON.stringify(packages)).digest('hex').slice(0, 16);
   const dir = join(cacheRoot(), 'userland', `${arch}-${key}`);

@@ -3,6 +3,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { runConformCommand, runMergeCommand } from '../conform/cli.js';
 import { runFuzz } from '../fuzz/cli.js';
+import { TargetError } from '../targets/target.js';
 import { runReplay } from './replay.js';
 
 const USAGE = `usage: mprog <command> [options]
@@ -31,6 +32,16 @@ commands:
 
 exit status: 0 ok, 1 an expect failed or a divergence, 2 bad input or unusable target,
              3 a kernel crashed or hung (conform, merge)`;
+
+/**
+ * Says on stderr why `spec` could not answer: the message (prefixed with the target unless it
+ * names it already) and, for a guest, the tail of its console.
+ */
+export function reportTargetError(spec: string, err: Error): void {
+  const where = err.message.startsWith(`${spec}:`) ? '' : `${spec}: `;
+  const console = err instanceof TargetError && err.console ? `--- console (tail) ---\n${err.console}\n` : '';
+  process.stderr.write(`mprog: ${where}${err.message}\n${console}`);
+}
 
 /** A usage mistake: reported with the usage text, exit 2. */
 export class UsageError extends Error {

@@ -6,7 +6,7 @@ import type { Sequence } from '../seq/types.js';
 import { openTarget } from '../targets/open.js';
 import { TargetError } from '../targets/target.js';
 import { ModelGapError } from '../../emulator/syscall.js';
-import { UsageError, parseOptions } from './main.js';
+import { UsageError, parseOptions, reportTargetError } from './main.js';
 
 export async function runReplay(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(args, {
@@ -44,9 +44,7 @@ export async function runReplay(args: string[]): Promise<number> {
     });
   } catch (err) {
     if (err instanceof TargetError || err instanceof ModelGapError) {
-      // Target messages usually name the target already.
-      const where = err.message.startsWith(`${values.target}:`) ? '' : `${values.target}: `;
-      process.stderr.write(`mprog: ${where}${err.message}\n${err instanceof TargetError && err.console ? `--- console (tail) ---\n${err.console}\n` : ''}`);
+      reportTargetError(values.target, err);
       return 2;
     } else throw err;
   } finally {

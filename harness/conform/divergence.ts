@@ -14,7 +14,7 @@ export interface FieldRow {
 }
 
 /** A field's value as shown: compact JSON, or a dash for a field the result does not have. */
-export function showValue(value: unknown): string {
+function showValue(value: unknown): string {
   return value === undefined ? '-' : JSON.stringify(value);
 }
 

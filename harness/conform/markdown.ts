@@ -4,7 +4,7 @@
 
 import { expectFailureLine, fieldRows } from './divergence.js';
 import { targetLabel, type ResultRecord, type TargetPlan } from './records.js';
-import { COUNT_COLUMNS, type Report, VERDICTS, countCells, failureSummary, needsLook } from './report.js';
+import { type Report, VERDICTS, failureSummary, needsLook, summaryRows } from './report.js';
 
 /** Failed pairs shown in full, and divergent steps shown per pair. */
 const MAX_PAIRS = 50;
@@ -19,12 +19,15 @@ function code(text: string): string {
 }
 
 function summaryTable(report: Report): string {
-  const head = `| ${['kernel', 'arch', 'release', 'profile', ...COUNT_COLUMNS].join(' | ')} |`;
-  const rows = report.targets.map((s) =>
-    `| ${[s.target.kernel, s.target.arch, s.releases.join(', ') || '-', s.profiles.join(', ') || '-', ...countCells(s.counts)].map(cell).join(' | ')} |`,
-  );
-  const total = `| **total** | | | | ${countCells(report.totals).join(' | ')} |`;
-  return [head, `|${'---|'.repeat(10)}`, ...rows, total].join('\n');
+  const [head, ...rest] = summaryRows(report);
+  const totals = rest.pop()!;
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [
+    line(head!),
+    `|${'---|'.repeat(head!.length)}`,
+    ...rest.map((r) => line(r.map(cell))),
+    line(['**total**', ...totals.slice(1)]),
+  ].join('\n');
 }
 
 function pairDetail(target: TargetPlan, r: ResultRecord): string {

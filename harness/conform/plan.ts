@@ -5,15 +5,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Profile } from '../../emulator/profiles.js';
-import { ARCHES, isArch, repoRoot } from '../../vm/paths.js';
+import { ARCHES, hostArch, isArch, repoRoot } from '../../vm/paths.js';
 import { SeqError, parseSequenceFile } from '../seq/parse.js';
 import type { Sequence } from '../seq/types.js';
 import { BadInput, type PlanRecord, RESULTS_FORMAT, type SequencePlan, type Shard, type TargetPlan } from './records.js';
 
-export const DEFAULT_KERNELS = ['debian-6.12'];
-export const DEFAULT_ARCHES = ['x86_64'];
+const DEFAULT_KERNELS = ['debian-6.12'];
+const DEFAULT_ARCHES = ['x86_64'];
 /** The shipped corpus, relative to the repository: selftest-derived and hand-written sequences. */
-export const DEFAULT_CORPUS = ['test/sequences', 'corpus'];
+const DEFAULT_CORPUS = ['test/sequences', 'corpus'];
 
 /** What the user asked for, independent of how (CLI flags or a test). */
 export interface ConformRequest {
@@ -78,13 +78,15 @@ function parseAll(files: string[]): Sequence[] | BadInput {
   return errors.length ? new BadInput(errors.join('\n')) : seqs.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
+/** The sequences of `paths` (files, or directories searched recursively), sorted by file; or why not. */
+export function loadCorpus(paths: string[]): Sequence[] | BadInput {
+  const files = corpusFiles(paths);
+  return files instanceof BadInput ? files : parseAll(files);
+}
+
 /** Round-robin over the key-sorted corpus: deterministic, and shards differ by at most one sequence. */
 function inShard(seqs: Sequence[], shard: Shard | null): Sequence[] {
   return shard ? seqs.filter((_, i) => i % shard.count === shard.index - 1) : seqs;
-}
-
-function hostArch(): string {
-  return process.arch === 'x64' ? 'x86_64' : process.arch;
 }
 
 function targetsOf(req: ConformRequest): TargetPlan[] | BadInput {
@@ -100,7 +102,7 @@ function targetsOf(req: ConformRequest): TargetPlan[] | BadInput {
   }
   const kernels = req.kernels.length === 0 && !req.host ? DEFAULT_KERNELS : req.kernels;
   const arches = req.arches.length === 0 ? DEFAULT_ARCHES : [...new Set(req.arches)];
-  const targets: TargetPlan[] = req.host ? [{ spec: 'host', kernel: 'host', arch: hostArch() }] : [];
+  const targets: TargetPlan[] = req.host ? [{ spec: 'host', kernel: 'host', arch: hostArch() ?? process.arch }] : [];
   for (const kernel of new Set(kernels)) {
     for (const arch of arches) targets.push({ spec: `qemu:${kernel}:${arch}`, kernel, arch });
   }
@@ -119,9 +121,7 @@ export function makePlan(req: ConformRequest): Plan | BadInput {
   }
   const targets = targetsOf(req);
   if (targets instanceof BadInput) return targets;
-  const files = corpusFiles(req.corpus);
-  if (files instanceof BadInput) return files;
-  const all = parseAll(files);
+  const all = loadCorpus(req.corpus);
   if (all instanceof BadInput) return all;
   const sequences = inShard(all, req.shard);
   return {

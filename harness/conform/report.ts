@@ -126,11 +126,21 @@ export const VERDICTS: Record<ExitStatus, string> = {
   3: 'a kernel crashed or hung',
 };
 
-/** The count columns of the kernel x arch summary table, with their cells. */
-export const COUNT_COLUMNS = ['sequences', 'steps', 'divergent steps', 'failed expects', 'unsupported', 'faults'];
+/** The kernel x arch summary table: its text columns, then its count columns. */
+export const TEXT_COLUMNS = ['kernel', 'arch', 'release', 'profile'];
+const COUNT_COLUMNS = ['sequences', 'steps', 'divergent steps', 'failed expects', 'unsupported', 'faults'];
 
-export function countCells(c: Counts): string[] {
+function countCells(c: Counts): string[] {
   return [c.sequences, c.steps, c.divergentSteps, c.expectFailures, c.unsupported, c.errors + c.crashes].map(String);
+}
+
+/** The summary table's cells, header first and the totals row last (its first cell says "total"). */
+export function summaryRows(report: Report): string[][] {
+  return [
+    [...TEXT_COLUMNS, ...COUNT_COLUMNS],
+    ...report.targets.map((s) => [s.target.kernel, s.target.arch, s.releases.join(', ') || '-', s.profiles.join(', ') || '-', ...countCells(s.counts)]),
+    ['total', ...TEXT_COLUMNS.slice(1).map(() => ''), ...countCells(report.totals)],
+  ];
 }
 
 /** "2 divergent steps, 1 failed expect": what went wrong in a failed pair, in a few words. */

@@ -5,7 +5,7 @@
 import type { Writable } from 'node:stream';
 import { divergenceText, expectFailureLine } from './divergence.js';
 import { targetLabel, type ResultRecord, type TargetPlan } from './records.js';
-import { COUNT_COLUMNS, type Report, VERDICTS, countCells, failureSummary, needsLook } from './report.js';
+import { type Report, TEXT_COLUMNS, VERDICTS, failureSummary, needsLook, summaryRows } from './report.js';
 import type { ProgressEvent } from './run.js';
 
 function plural(n: number, what: string): string {
@@ -137,13 +137,11 @@ export class Progress {
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   // Text columns left-aligned, counts right-aligned.
-  return rows.map((r) => r.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return rows.map((r) => r.map((c, i) => (i < TEXT_COLUMNS.length ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
 
-export function summaryTable(report: Report): string {
-  const head = ['kernel', 'arch', 'release', 'profile', ...COUNT_COLUMNS];
-  const rows = report.targets.map((s) => [s.target.kernel, s.target.arch, s.releases.join(', ') || '-', s.profiles.join(', ') || '-', ...countCells(s.counts)]);
-  return table([head, ...rows, ['total', '', '', '', ...countCells(report.totals)]]);
+function summaryTable(report: Report): string {
+  return table(summaryRows(report));
 }
 
 function indent(text: string, by: string): string {

@@ -2,7 +2,8 @@
 
 import { PROFILES, findProfile } from '../../emulator/profiles.js';
 import { ModelGapError } from '../../emulator/syscall.js';
-import { UsageError, parseOptions } from '../cli/main.js';
+import { UsageError, parseOptions, reportTargetError } from '../cli/main.js';
+import { prepareOutDir } from '../conform/store.js';
 import { openTarget } from '../targets/open.js';
 import { type Target, TargetError } from '../targets/target.js';
 import { FuzzSetupError, fuzz } from './run.js';
@@ -53,6 +54,13 @@ export async function runFuzz(args: string[]): Promise<number> {
     log: (line: string) => process.stderr.write(`${line}\n`),
   };
 
+  // Checked before the run: the findings are written only at its end.
+  const unwritable = prepareOutDir(options.outDir);
+  if (unwritable) {
+    process.stderr.write(`mprog: ${unwritable.message}\n`);
+    return 2;
+  }
+
   let target: Target | undefined;
   try {
     target = await openTarget(values.target);
@@ -69,7 +77,7 @@ export async function runFuzz(args: string[]): Promise<number> {
     return 1;
   } catch (err) {
     if (err instanceof TargetError || err instanceof FuzzSetupError || err instanceof ModelGapError) {
-      process.stderr.write(`mprog: ${values.target}: ${err.message}\n${err instanceof TargetError && err.console ? `--- console (tail) ---\n${err.console}\n` : ''}`);
+      reportTargetError(values.target, err);
       return 2;
     }
     throw err;

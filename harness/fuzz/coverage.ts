@@ -26,7 +26,7 @@ function flagsOf(step: Step): number | null {
   return 'flags' in step ? step.flags : null;
 }
 
-export function flagCombination(flags: number): string {
+function flagCombination(flags: number): string {
   return flags === 0 ? '0' : flagsToJson(flags).join('|');
 }
 

@@ -34,10 +34,6 @@ export interface FuzzOptions {
    * Tests pass deliberately wrong profiles (mutants) here; the CLI only passes real ones.
    */
   profile?: Profile;
-  /** Whether sequences may fill an entry to its limit (slower: 64 more programs to load). */
-  bulk?: boolean;
-  /** Candidates the shrinker may try on the target. */
-  shrinkAttempts?: number;
   log?: (line: string) => void;
 }
 
@@ -179,7 +175,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const netkit = await targetHasNetkit(opts.target, profile);
   const coverage = new Coverage();
   const deadline = opts.timeMs === undefined ? Infinity : Date.now() + opts.timeMs;
-  const genOpts = { profile, maxSteps: opts.maxSteps, netkit, bulk: opts.bulk ?? true };
+  const genOpts = { profile, maxSteps: opts.maxSteps, netkit, bulk: true };
   log(`fuzz: seed ${opts.seed}, target ${opts.target.spec} (${kernel}), emulator profile ${profile.name}${netkit ? '' : ', no netkit on the target'}`);
 
   let divergence: DivergenceReport | null = null;
@@ -196,7 +192,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     coverage.record(seq, answer.target, sizes);
     if (answer.diff.length === 0) continue;
     log(`sequence ${index} (${seq.steps.length} steps) diverges:\n${describeDiff(answer.diff)}\nshrinking against ${opts.target.spec}...`);
-    const shrunk = await shrink(seq, (s) => stillDiverges(opts.target, profile, s), opts.shrinkAttempts);
+    const shrunk = await shrink(seq, (s) => stillDiverges(opts.target, profile, s));
     const final = await compare(opts.target, profile, shrunk.seq);
     if (final.diff.length === 0) log(`warning: the minimal sequence did not diverge when replayed once more: the target may answer inconsistently`);
     const found = { index, original: seq, minimal: shrunk.seq, shrinkAttempts: shrunk.attempts, targetResults: final.target, emulatorResults: final.emulator, diff: final.diff };

@@ -41,7 +41,7 @@ function mprogFields(step: { dev: DevRef; attach_type: number; flags: number; re
   };
 }
 
-export function stepToJson(step: Step): JsonObject {
+function stepToJson(step: Step): JsonObject {
   switch (step.op) {
     case 'prog_attach':
       return { op: step.op, prog: step.prog, ...mprogFields(step), ...(step.replace && { replace: refToJson(step.replace) }) };
@@ -80,7 +80,7 @@ export function stepToJson(step: Step): JsonObject {
 }
 
 /** The mprog-seq/1 document of a sequence (expects are not carried: fuzzed steps have none). */
-export function sequenceToJson(seq: Sequence): JsonObject {
+function sequenceToJson(seq: Sequence): JsonObject {
   return {
     format: 'mprog-seq/1',
     name: seq.name,

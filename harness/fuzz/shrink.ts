@@ -62,7 +62,7 @@ function mentions(step: Step): string[] {
  * The steps after `edits` (index -> replacement step, or null to drop it), without every later
  * step that uses a name only an edited-away step bound (a dropped link_create's link, say).
  */
-export function editSteps(steps: readonly Step[], edits: ReadonlyMap<number, Step | null>): Step[] {
+function editSteps(steps: readonly Step[], edits: ReadonlyMap<number, Step | null>): Step[] {
   const gone = new Set<string>();
   const kept: Step[] = [];
   steps.forEach((step, i) => {

@@ -108,6 +108,11 @@ interface Replay {
 /** Errors that stand for a FAIL answer: the agent finished the exchange, the stream is in step. */
 const agentFails = new WeakSet<TargetError>();
 
+function failAnswer(err: TargetError): TargetError {
+  agentFails.add(err);
+  return err;
+}
+
 export class AgentClient {
   /** Serialises calls: the protocol is one exchange at a time. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -200,33 +205,37 @@ export class AgentClient {
   }
 
   /** `iterations` attach+detach pairs on tcx ingress, timed inside the agent. */
-  rawBench(iterations: number, deadlineMs: number): Promise<{ calls: number; elapsedNs: number }> {
-    return this.exchange([`RAWBENCH ${checkInt(iterations, 'rawBench iterations')}`], async () => {
-      const deadline = Date.now() + deadlineMs;
-      const line = await this.reader.next(deadline, 'the RAWBENCH answer');
-      const tok = line.split(' ');
-      if (tok[0] === 'FAIL') throw new TargetError('agent-error', `rawbench: agent: ${line.slice(5)}`);
-      if (tok[0] !== 'RAWBENCH' || tok.length !== 3 || tok[1] !== String(iterations)) {
-        throw new TargetError('agent-error', `rawbench: unexpected answer "${line}"`);
-      }
-      return { calls: 2 * iterations, elapsedNs: Number(tok[2]) };
-    });
+  async rawBench(iterations: number, deadlineMs: number): Promise<{ calls: number; elapsedNs: number }> {
+    const n = String(checkInt(iterations, 'rawBench iterations'));
+    const [elapsed] = await this.oneLine([`RAWBENCH ${n}`], 'RAWBENCH', n, 2, deadlineMs);
+    return { calls: 2 * iterations, elapsedNs: Number(elapsed) };
   }
 
   /**
    * RAWRUN: the sequences run by the agent as a replay runs them, answers dropped, the batch timed
    * inside the agent. `failed` counts the sequences that did not finish (a FAIL answer).
    */
-  rawRun(seqs: readonly Sequence[], deadlineMs: number): Promise<{ elapsedNs: number; failed: number }> {
-    const request = [`RAWRUN ${seqs.length}`, ...seqs.flatMap((seq) => lower(seq, objectIndex(seq), false))];
+  async rawRun(seqs: readonly Sequence[], deadlineMs: number): Promise<{ elapsedNs: number; failed: number }> {
+    const k = String(seqs.length);
+    const request = [`RAWRUN ${k}`, ...seqs.flatMap((seq) => lower(seq, objectIndex(seq), false))];
+    const [elapsed, failed] = await this.oneLine(request, 'RAWRUN', k, 3, deadlineMs);
+    return { elapsedNs: Number(elapsed), failed: Number(failed) };
+  }
+
+  /**
+   * A request answered by the one line `TAG echo field...` (`fields` tokens after the tag, the
+   * first echoing the request's count); returns the fields after the echo. A FAIL answer ends the
+   * exchange cleanly, as for a sequence.
+   */
+  private oneLine(request: string[], tag: string, echo: string, fields: number, deadlineMs: number): Promise<string[]> {
     return this.exchange(request, async () => {
-      const line = await this.reader.next(Date.now() + deadlineMs, 'the RAWRUN answer');
+      const line = await this.reader.next(Date.now() + deadlineMs, `the ${tag} answer`);
       const tok = line.split(' ');
-      if (tok[0] === 'FAIL') throw new TargetError('agent-error', `rawrun: agent: ${line.slice(5)}`);
-      if (tok[0] !== 'RAWRUN' || tok.length !== 4 || tok[1] !== String(seqs.length)) {
-        throw new TargetError('agent-error', `rawrun: unexpected answer "${line}"`);
+      if (tok[0] === 'FAIL') throw failAnswer(new TargetError('agent-error', `${tag.toLowerCase()}: agent: ${line.slice(5)}`));
+      if (tok[0] !== tag || tok.length !== fields + 1 || tok[1] !== echo) {
+        throw new TargetError('agent-error', `${tag.toLowerCase()}: unexpected answer "${line}"`);
       }
-      return { elapsedNs: Number(tok[2]), failed: Number(tok[3]) };
+      return tok.slice(2);
     });
   }
 
@@ -326,11 +335,11 @@ export class AgentClient {
           return replay;
         case 'FAIL': {
           const message = tok.join(' ');
-          const err = message.startsWith('unsupported: ')
-            ? new TargetError('unsupported', `${seq.file}: ${message.slice('unsupported: '.length)}`)
-            : fail(`agent: ${message}`);
-          agentFails.add(err);
-          throw err;
+          throw failAnswer(
+            message.startsWith('unsupported: ')
+              ? new TargetError('unsupported', `${seq.file}: ${message.slice('unsupported: '.length)}`)
+              : fail(`agent: ${message}`),
+          );
         }
         default:
           throw fail(`unexpected agent line "${line.slice(0, 200)}"`);

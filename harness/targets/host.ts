@@ -6,9 +6,9 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { execa } from 'execa';
 import { projectBpftool } from '../../vm/host-bpftool.js';
-import { repoRoot } from '../../vm/paths.js';
+import { buildAgent } from '../../vm/agent-build.js';
+import { hostArch, type Arch } from '../../vm/paths.js';
 import type { RawSequenceResult, Sequence } from '../seq/types.js';
 import { AgentClient } from './agent-client.js';
 import { type RunOptions, TargetError, type Target } from './target.js';
@@ -62,12 +62,6 @@ export class HostTarget implements Target {
     return client.rawBench(iterations, deadlineMs);
   }
 
-  /** The sequences run by the agent, answers dropped, timed by the agent (see AgentClient.rawRun). */
-  async rawRun(seqs: readonly Sequence[], deadlineMs: number): Promise<{ elapsedNs: number; failed: number }> {
-    const { client } = await this.start();
-    return client.rawRun(seqs, deadlineMs);
-  }
-
   async close(): Promise<void> {
     const running = this.running;
     this.running = null;
@@ -85,12 +79,14 @@ export class HostTarget implements Target {
 /** The bpftools the cross-check can use, in order: the one on PATH, then the project's own. */
 const BPFTOOL_CANDIDATES: { what: string; find: () => Promise<string | null> }[] = [
   { what: 'bpftool on PATH', find: async () => findOnPath('bpftool') },
-  { what: "the project's bpftool (Debian's, via the private apt)", find: () => projectBpftool(hostArch()) },
+  { what: "the project's bpftool (Debian's, via the private apt)", find: () => projectBpftool(agentArch()) },
 ];
 
 async function startHost(): Promise<Running> {
   checkPrivileges();
-  const agentPath = await buildAgent(hostArch());
+  const agentPath = await buildAgent(agentArch()).catch((err: Error) => {
+    throw new TargetError('unusable', `host target: ${err.message}`);
+  });
   const reasons: string[] = [];
   for (const candidate of BPFTOOL_CANDIDATES) {
     const bpftool = await candidate.find().catch((err: Error) => {
@@ -145,20 +141,11 @@ function checkPrivileges(): void {
   }
 }
 
-function hostArch(): 'x86_64' | 'arm64' {
-  if (process.arch === 'x64') return 'x86_64';
-  if (process.arch === 'arm64') return 'arm64';
-  throw new TargetError('unusable', `host target: no agent build for this architecture (${process.arch}); known: x86_64, arm64`);
-}
-
-/** build.sh is idempotent: it compiles only when the binary is missing or its source changed. */
-async function buildAgent(arch: string): Promise<string> {
-  const agentDir = join(repoRoot(), 'vm/agent');
-  const built = await execa('sh', [join(agentDir, 'build.sh'), arch], { reject: false, all: true });
-  if (built.exitCode !== 0) {
-    throw new TargetError('unusable', `host target: building the agent failed:\n${built.all ?? ''}`.trimEnd());
-  }
-  return join(agentDir, 'build', arch, 'mprog-agent');
+/** This machine's arch, which the host agent and bpftool are built for. */
+function agentArch(): Arch {
+  const arch = hostArch();
+  if (arch === null) throw new TargetError('unusable', `host target: no agent build for this architecture (${process.arch}); known: x86_64, arm64`);
+  return arch;
 }
 
 function findOnPath(name: string): string | null {

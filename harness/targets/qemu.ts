@@ -2,6 +2,8 @@
 // One VM replays many sequences; after a fault (panic, timeout, agent gone) the fault is that
 // sequence's answer and the next sequence gets a fresh VM.
 
+import { EINVAL } from '../../emulator/errno.js';
+import { BPF_TCX_INGRESS } from '../../emulator/uapi.js';
 import type { RawSequenceResult, Sequence } from '../seq/types.js';
 import { buildInitramfs } from '../../vm/initramfs.js';
 import { prepareKernel, type PreparedKernel } from '../../vm/kernels.js';
@@ -22,8 +24,6 @@ export interface QemuTargetOptions {
 /** TCG boots take seconds; a loaded CI machine can be several times slower. */
 const BOOT_DEADLINE_MS = 120_000;
 const RUN_DEADLINE_MS = 60_000;
-const EINVAL = 22;
-const BPF_TCX_INGRESS = 46;
 
 interface Guest {
   vm: Vm;
@@ -38,7 +38,7 @@ interface Prepared {
 }
 
 /** `qemu:KERNEL:ARCH` → its parts; KERNEL may be a path containing ':'. */
-export function parseQemuSpec(spec: string): { kernel: string; arch: Arch } {
+function parseQemuSpec(spec: string): { kernel: string; arch: Arch } {
   const m = /^qemu:(.+):([^:]+)$/.exec(spec);
   if (!m || !isArch(m[2]!)) {
     throw new TargetError('unusable', `target "${spec}": expected qemu:KERNEL:ARCH with ARCH x86_64 or arm64 (e.g. qemu:debian-6.12:x86_64)`);
@@ -52,6 +52,10 @@ export class QemuTarget implements Target {
   private readonly arch: Arch;
   private prepared: Promise<Prepared> | null = null;
   private guest: Promise<Guest> | null = null;
+  /** The guest `guest` resolved to, so a late failure of an older one does not drop a newer one. */
+  private current: Guest | null = null;
+  /** Why each broken guest was retired: said once, whichever of its pipelined requests failed first. */
+  private readonly retired = new WeakMap<Guest, Promise<TargetError>>();
   /** Set when the kernel lacks tcx: every later call answers with it, without booting again. */
   private unsupported: TargetError | null = null;
 
@@ -73,11 +77,25 @@ export class QemuTarget implements Target {
     } catch (err) {
       // A FAIL answer (setup failed) leaves the guest usable; anything else retires it.
       if (guest.client.usable) throw err;
-      this.guest = null;
-      const fault = await guest.vm.fault(err, { requestDeadlineMs: deadlineMs });
-      await guest.vm.kill();
-      throw fault;
+      throw await this.retire(guest, err, deadlineMs);
     }
+  }
+
+  /** Takes a broken guest out of service (killed, no longer the one runs start on) once; its fault. */
+  private retire(guest: Guest, err: unknown, deadlineMs: number): Promise<TargetError> {
+    if (this.current === guest) {
+      this.current = null;
+      this.guest = null;
+    }
+    let fault = this.retired.get(guest);
+    if (!fault) {
+      fault = guest.vm.fault(err, { requestDeadlineMs: deadlineMs }).then(async (f) => {
+        await guest.vm.kill();
+        return f;
+      });
+      this.retired.set(guest, fault);
+    }
+    return fault;
   }
 
   /** The agent's own attach+detach rate in the guest. */
@@ -98,6 +116,7 @@ export class QemuTarget implements Target {
   async close(): Promise<void> {
     const guest = this.guest;
     this.guest = null;
+    this.current = null;
     const g = await guest?.catch(() => null);
     if (g) await g.vm.stop(g.client);
   }
@@ -130,10 +149,13 @@ export class QemuTarget implements Target {
   /** The running guest, booting one (and preparing kernel and initramfs once) when there is none. */
   private start(): Promise<Guest> {
     if (this.unsupported) return Promise.reject(this.unsupported);
-    this.guest ??= this.boot().catch((err: unknown) => {
-      this.guest = null;
-      throw err;
-    });
+    this.guest ??= this.boot().then(
+      (guest) => (this.current = guest),
+      (err: unknown) => {
+        this.guest = null;
+        throw err;
+      },
+    );
     return this.guest;
   }
 
@@ -178,9 +200,7 @@ export class QemuTarget implements Target {
     try {
       ret = (await guest.client.run(probe, { deadlineMs })).steps[0]!.ret;
     } catch (err) {
-      const fault = await guest.vm.fault(err, { requestDeadlineMs: deadlineMs });
-      await guest.vm.kill();
-      throw fault;
+      throw await this.retire(guest, err, deadlineMs);
     }
     if (ret !== -EINVAL) return null;
     const release = guest.client.kernelRelease;

@@ -93,9 +93,9 @@ static void write_all(const char *p, size_t len)
 }
 
 /*
- * A sequence's child holds its reply lines and writes them at once when it ends: under TCG every
- * write to the virtio-serial port costs a trip through QEMU, a tenth of a millisecond, for each
- * of a sequence's lines. A child that dies before flushing is reported FAIL by the parent anyway.
+ * A sequence's child holds its reply lines and writes them into its answer pipe at once when it
+ * ends: a write per line would wake the parent (and, under TCG, switch address spaces) for each of
+ * a sequence's lines. A child that dies before flushing is reported FAIL by the parent anyway.
  */
 #define HELD_MAX (64 * 1024)
 static struct sbuf held;
@@ -862,10 +862,10 @@ static void child_fail(const char *fmt, ...)
 	_exit(CHILD_REPORTED);
 }
 
-/* A private netns (lo down, as unshare leaves it): every sequence starts with no devices and nothing attached. */
 /* Written once the child is in its own netns, so the parent can hold that netns (see start_job). */
 static int netns_ready_fd = -1;
 
+/* A private netns (lo down, as unshare leaves it): every sequence starts with no devices and nothing attached. */
 static void child_netns(void)
 {
 	if (unshare(CLONE_NEWNET) < 0)
@@ -943,7 +943,6 @@ static void child_rawbench(uint64_t n)
 	_exit(0);
 }
 
-/* Runs fn(arg) in a child and answers FAIL for it if it died without answering. */
 /*
  * The network namespaces of finished sequences, held open and let go NETNS_BATCH at a time: the
  * kernel tears dead namespaces down in batches (cleanup_net), sharing the RCU waits and device
@@ -1164,7 +1163,7 @@ static int rawrun(struct lineio *in, uint64_t k)
 	uint64_t i;
 
 	if (!seqs)
-		return -1;
+		_exit(3); /* out of memory, as in sb_grow */
 	for (i = 0; i < k; i++) {
 		int ntok = read_line(in, line) == LINE_OK ? tokenize(line, tok) : -1;
 
