@@ -21,7 +21,8 @@ export const EBADFD = 77;
 export const EOPNOTSUPP = 95;
 export const ESTALE = 116;
 
-const NAMES: Record<number, string> = {
+/** The errno names the project knows, by number. */
+export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 5: 'EIO', 6: 'ENXIO', 7: 'E2BIG', 8: 'ENOEXEC',
   9: 'EBADF', 10: 'ECHILD', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 14: 'EFAULT', 16: 'EBUSY',
   17: 'EEXIST', 18: 'EXDEV', 19: 'ENODEV', 20: 'ENOTDIR', 21: 'EISDIR', 22: 'EINVAL', 23: 'ENFILE',
@@ -32,12 +33,12 @@ const NAMES: Record<number, string> = {
 
 /** The symbolic name of an errno number, or `E<number>` for one without a name here. */
 export function errnoName(errno: number): string {
-  return NAMES[errno] ?? `E${errno}`;
+  return ERRNO_NAMES[errno] ?? `E${errno}`;
 }
 
 /** The errno number of a symbolic name, or undefined. */
 export function errnoNumber(name: string): number | undefined {
-  for (const [num, n] of Object.entries(NAMES)) if (n === name) return Number(num);
+  for (const [num, n] of Object.entries(ERRNO_NAMES)) if (n === name) return Number(num);
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 // The `mprog` command.
 
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { PROFILES, type Profile, findProfile } from '../../emulator/profiles.js';
 import { runConformCommand, runMergeCommand } from '../conform/cli.js';
 import { runFuzz } from '../fuzz/cli.js';
 import { TargetError } from '../targets/target.js';
@@ -46,6 +47,23 @@ export function reportTargetError(spec: string, err: Error): void {
 /** A usage mistake: reported with the usage text, exit 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** An integer option of at least `min`, or undefined when not given. */
+export function integerOption(flag: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) {
+    throw new UsageError(`${flag} ${value}: expected an integer of at least ${min}`);
+  }
+  return Number(value);
+}
+
+/** --profile NAME: an emulator profile, or undefined when not given. */
+export function profileOption(name: string | undefined): Profile | undefined {
+  if (name === undefined) return undefined;
+  const profile = findProfile(name);
+  if (!profile) throw new UsageError(`--profile ${name}: unknown emulator profile (known: ${PROFILES.map((p) => p.name).join(', ')})`);
+  return profile;
 }
 
 export async function main(argv: string[]): Promise<number> {

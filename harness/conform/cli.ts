@@ -3,8 +3,7 @@
 
 import { openTarget } from '../targets/open.js';
 import { resolve } from 'node:path';
-import { PROFILES, findProfile } from '../../emulator/profiles.js';
-import { UsageError, parseOptions } from '../cli/main.js';
+import { UsageError, integerOption, parseOptions, profileOption } from '../cli/main.js';
 import { mergeRuns } from './merge.js';
 import { REPORT_FILES } from './outputs.js';
 import { displayPath, parseShard } from './plan.js';
@@ -16,19 +15,6 @@ import { Progress, renderReport } from './terminal.js';
 /** "a,b" and repeated flags alike. */
 function list(values: string[] | undefined): string[] {
   return (values ?? []).flatMap((v) => v.split(',')).filter((v) => v !== '');
-}
-
-function positiveInteger(flag: string, text: string | undefined): number | null {
-  if (text === undefined) return null;
-  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`${flag} ${text}: expected a positive integer`);
-  return Number(text);
-}
-
-function profileNamed(name: string | undefined) {
-  if (name === undefined) return null;
-  const profile = findProfile(name);
-  if (!profile) throw new UsageError(`--profile ${name}: unknown emulator profile (known: ${PROFILES.map((p) => p.name).join(', ')})`);
-  return profile;
 }
 
 function finish(result: { report: Report; outDir: string } | BadInput): number {
@@ -62,9 +48,9 @@ export async function runConformCommand(args: string[]): Promise<number> {
     arches: list(values.arch),
     host: values.host,
     shard,
-    profile: profileNamed(values.profile),
+    profile: profileOption(values.profile) ?? null,
     outDir: values.out,
-    jobs: positiveInteger('--jobs', values.jobs),
+    jobs: integerOption('--jobs', values.jobs, 1) ?? null,
     resume: values.resume,
     onProgress: progress.handle,
     ...(values.modules !== undefined && { openTarget: (spec: string) => openTarget(spec, { modulesDir: values.modules }) }),

@@ -10,7 +10,7 @@ const BENCH_SEED = 20251124;
 
 /** Generated 20-step sequences per second on `target` (and the emulator), measured for `seconds`. */
 export async function fuzzSequencesPerSecond(target: Target, seconds: number): Promise<number> {
-  const profile = chooseProfile(await target.kernel(), undefined);
+  const profile = await chooseProfile(target, undefined);
   const opts = { profile, maxSteps: BENCH_STEPS, fixedLength: true, netkit: await targetHasNetkit(target, profile), bulk: false };
   const start = performance.now();
   const deadline = start + seconds * 1000;

@@ -1,22 +1,13 @@
 // `mprog fuzz --target TARGET [--seed S] [--sequences N] [--max-steps M] [--time T] [--out DIR] [--profile P]`
 
-import { PROFILES, findProfile } from '../../emulator/profiles.js';
 import { ModelGapError } from '../../emulator/syscall.js';
-import { UsageError, parseOptions, reportTargetError } from '../cli/main.js';
+import { UsageError, integerOption, parseOptions, profileOption, reportTargetError } from '../cli/main.js';
 import { prepareOutDir } from '../conform/store.js';
 import { openTarget } from '../targets/open.js';
 import { type Target, TargetError } from '../targets/target.js';
 import { FuzzSetupError, fuzz } from './run.js';
 
 const DEFAULTS = { sequences: 1000, maxSteps: 20, out: 'out/fuzz' };
-
-function integerOption(name: string, value: string | undefined, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  if (!/^-?\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(`--${name} must be an integer of at least ${min}, not "${value}"`);
-  }
-  return Number(value);
-}
 
 /** --time: seconds, or a number with s, m or h. */
 function durationOption(value: string | undefined): number | undefined {
@@ -38,16 +29,13 @@ export async function runFuzz(args: string[]): Promise<number> {
   });
   if (!values.target) throw new UsageError('fuzz needs --target');
   if (positionals.length > 0) throw new UsageError(`fuzz takes no FILE arguments (got ${positionals.join(' ')})`);
-  const profile = values.profile === undefined ? undefined : findProfile(values.profile);
-  if (values.profile !== undefined && !profile) {
-    throw new UsageError(`unknown --profile "${values.profile}" (known: ${PROFILES.map((p) => p.name).join(', ')})`);
-  }
+  const profile = profileOption(values.profile);
   // A run without --seed still gets one, printed, so it can be repeated.
-  const seed = integerOption('seed', values.seed, Date.now() % 2 ** 31, -(2 ** 31));
+  const seed = integerOption('--seed', values.seed, -(2 ** 31)) ?? Date.now() % 2 ** 31;
   const options = {
     seed,
-    sequences: integerOption('sequences', values.sequences, DEFAULTS.sequences, 1),
-    maxSteps: integerOption('max-steps', values['max-steps'], DEFAULTS.maxSteps, 1),
+    sequences: integerOption('--sequences', values.sequences, 1) ?? DEFAULTS.sequences,
+    maxSteps: integerOption('--max-steps', values['max-steps'], 1) ?? DEFAULTS.maxSteps,
     timeMs: durationOption(values.time),
     outDir: values.out ?? DEFAULTS.out,
     ...(profile && { profile }),

@@ -7,6 +7,7 @@
 import type { Profile } from '../../emulator/profiles.js';
 import { BPF_NETKIT_PEER, BPF_NETKIT_PRIMARY, BPF_TCX_EGRESS, BPF_TCX_INGRESS } from '../../emulator/uapi.js';
 import { normalise } from '../normalise.js';
+import { SEQ_DEFAULTS } from '../seq/parse.js';
 import type { DeviceKind, QueryStep, Sequence, StepResult } from '../seq/types.js';
 import { runOnEmulator } from '../targets/emulator.js';
 
@@ -51,7 +52,7 @@ export function attachTypesOf(dev: KnownDevice): number[] {
 }
 
 function probe(point: AttachPoint): QueryStep {
-  return { op: 'query', dev: { name: point.dev }, attach_type: point.attachType, count: 64, query_flags: 0, attach_flags: 0 };
+  return { op: 'query', dev: { name: point.dev }, attach_type: point.attachType, count: SEQ_DEFAULTS.queryCount, query_flags: 0, attach_flags: 0 };
 }
 
 /** Replays `seq` on the emulator of `profile` and reads the state it leaves on `devices`. */

@@ -8,26 +8,22 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoName } from '../../emulator/errno.js';
+import { ERRNO_NAMES } from '../../emulator/errno.js';
+import { PROG_TYPES } from '../targets/emulator.js';
 import { repoRoot } from '../../vm/paths.js';
 import { ATTACH_TYPE_NAMES } from '../../emulator/uapi.js';
-import type { DevRef, ProgramType, Ref, Sequence, Step, StepResult } from '../seq/types.js';
+import type { DevRef, Ref, Sequence, Step, StepResult } from '../seq/types.js';
 
-const PROG_TYPE_NUMBERS: Record<ProgramType, number> = { sched_cls: 3, xdp: 6, cgroup_skb: 8 };
-/** errno numbers whose names the reproducer prints: the emulator's own table. */
-const ERRNO_MAX = 600;
 
 function cString(s: string): string {
   return JSON.stringify(s); // names are [A-Za-z0-9_] and interface names: no escapes beyond JSON's
 }
 
+/** The errno names the reproducer prints: the emulator's own table. */
 function errnoTable(): string {
-  const rows: string[] = [];
-  for (let e = 1; e <= ERRNO_MAX; e++) {
-    const name = errnoName(e);
-    if (name !== `E${e}`) rows.push(`\t[${e}] = "${name}",`);
-  }
-  return rows.join('\n');
+  return Object.entries(ERRNO_NAMES)
+    .map(([e, name]) => `\t[${e}] = "${name}",`)
+    .join('\n');
 }
 
 /** The agent's kernel ABI header, pasted whole so the reproducer stays one standalone file. */
@@ -57,9 +53,6 @@ const preamble = () => String.raw`#define _GNU_SOURCE
 #pragma GCC diagnostic ignored "-Wunused-function"
 
 ${kernelAbi()}
-
-/* The fd of a closed (or never opened) object: a number no open fd has. */
-#define CLOSED_FD_BASE 1000000u
 
 /* ---- the sequence's objects (programs, then links) and devices ---- */
 
@@ -136,34 +129,17 @@ static void report(int step, const char *op, long ret)
 	printf("step %d %s: %ld %s\n", step, op, ret < 0 ? -1L : ret, ret < 0 ? errno_name((int)-ret) : "0");
 }
 
-static long link_info(int fd, struct link_info_net *info)
-{
-	struct attr_info a = { .bpf_fd = (uint32_t)fd, .info_len = sizeof(*info), .info = (uint64_t)(uintptr_t)info };
-
-	memset(info, 0, sizeof(*info));
-	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
-}
-
 static void load_programs(void)
 {
-	static const struct bpf_insn insns[] = { { .code = 0xb7 } /* r0 = 0 */, { .code = 0x95 } /* exit */ };
-
 	for (int o = 0; o < N_OBJECTS; o++) {
-		struct attr_prog_load a = { .prog_type = objects[o].prog_type, .insn_cnt = 2,
-					    .insns = (uint64_t)(uintptr_t)insns, .license = (uint64_t)(uintptr_t)"GPL" };
-		struct prog_info_head info = { 0 };
-		struct attr_info ia = { .info_len = sizeof(info), .info = (uint64_t)(uintptr_t)&info };
-
 		if (objects[o].is_link)
 			continue;
-		strncpy(a.prog_name, objects[o].name, sizeof(a.prog_name) - 1);
-		objects[o].fd = (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+		objects[o].fd = prog_load(objects[o].prog_type, objects[o].name);
 		if (objects[o].fd < 0) {
 			fprintf(stderr, "loading program %s: %s\n", objects[o].name, strerror(-objects[o].fd));
 			exit(2);
 		}
-		ia.bpf_fd = (uint32_t)objects[o].fd;
-		objects[o].id = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &ia, sizeof(ia)) ? 0 : info.id;
+		objects[o].id = prog_id(objects[o].fd);
 	}
 }
 
@@ -309,7 +285,7 @@ class Lowering {
 
   objects(): string {
     const rows = [
-      ...this.seq.programs.map((p) => `\t{ ${cString(p.name)}, 0, ${PROG_TYPE_NUMBERS[p.type]}, -1, 0 },`),
+      ...this.seq.programs.map((p) => `\t{ ${cString(p.name)}, 0, ${PROG_TYPES[p.type]}, -1, 0 },`),
       ...this.seq.links.map((l) => `\t{ ${cString(l)}, 1, 0, -1, 0 },`),
     ];
     return `#define N_OBJECTS ${rows.length}\nstatic struct object objects[N_OBJECTS + 1] = {\n${rows.join('\n')}\n};\n`;

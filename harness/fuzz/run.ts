@@ -4,12 +4,12 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Profile, findProfile, profileForRelease } from '../../emulator/profiles.js';
+import { type Profile, profileForRelease } from '../../emulator/profiles.js';
 import { ModelGapError } from '../../emulator/syscall.js';
 import { type StepDivergence, diffResults } from '../diff.js';
 import { normalise } from '../normalise.js';
 import type { Sequence, StepResult } from '../seq/types.js';
-import { runOnEmulator } from '../targets/emulator.js';
+import { EmulatorTarget, runOnEmulator } from '../targets/emulator.js';
 import { type RunOptions, type Target, TargetError } from '../targets/target.js';
 import { Coverage, type CoverageReport } from './coverage.js';
 import { type Generated, generateSequence } from './generator.js';
@@ -68,10 +68,12 @@ export class FuzzSetupError extends Error {
   override name = 'FuzzSetupError';
 }
 
-/** The emulator profile for a target: the override, or the one of its kernel release. */
-export function chooseProfile(kernel: string, override: Profile | undefined): Profile {
+/** The emulator profile for a target: the override, the emulator's own, or the one of its kernel release. */
+export async function chooseProfile(target: Target, override: Profile | undefined): Promise<Profile> {
   if (override) return override;
-  const profile = kernel.startsWith('emulator:') ? findProfile(kernel.slice('emulator:'.length)) : profileForRelease(kernel);
+  if (target instanceof EmulatorTarget) return target.profile;
+  const kernel = await target.kernel();
+  const profile = profileForRelease(kernel);
   if (!profile) throw new FuzzSetupError(`no emulator profile for kernel "${kernel}"; pass --profile`);
   return profile;
 }
@@ -161,9 +163,13 @@ function writeArtifacts(outDir: string, d: Omit<DivergenceReport, 'files' | 'she
   write('original.json', sequenceToText(d.original));
   write('repro.c', cReproducer(d.minimal));
   const sh = shellReproducer(d.minimal);
-  if ('script' in sh) write('repro.sh', sh.script, 0o755);
-  const shellNote = 'script' in sh ? null : `no shell reproducer: ${sh.inexpressible.join('; ')}`;
-  if (shellNote) write('repro.sh.missing', `${shellNote.replace(/: /, ' (bpftool/ip cannot express every step):\n  ').replace(/; /g, '\n  ')}\n`);
+  let shellNote: string | null = null;
+  if ('script' in sh) {
+    write('repro.sh', sh.script, 0o755);
+  } else {
+    shellNote = `no shell reproducer: ${sh.inexpressible.join('; ')}`;
+    write('repro.sh.missing', ['no shell reproducer (bpftool/ip cannot express every step):', ...sh.inexpressible].join('\n  ') + '\n');
+  }
   write('divergence.json', `${JSON.stringify({ diff: d.diff, target: d.targetResults, emulator: d.emulatorResults, shellNote }, null, 2)}\n`);
   return { files, shellNote };
 }
@@ -171,7 +177,7 @@ function writeArtifacts(outDir: string, d: Omit<DivergenceReport, 'files' | 'she
 export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const log = opts.log ?? (() => undefined);
   const kernel = await opts.target.kernel();
-  const profile = chooseProfile(kernel, opts.profile);
+  const profile = await chooseProfile(opts.target, opts.profile);
   const netkit = await targetHasNetkit(opts.target, profile);
   const coverage = new Coverage();
   const deadline = opts.timeMs === undefined ? Infinity : Date.now() + opts.timeMs;

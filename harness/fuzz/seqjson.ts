@@ -2,8 +2,8 @@
 // JSON and back again through the real parser, so whatever the fuzzer writes or replays is a
 // sequence a user could have written by hand.
 
-import { SeqError, parseSequenceText } from '../seq/parse.js';
-import type { DevRef, Ref, Sequence, Step } from '../seq/types.js';
+import { SEQ_DEFAULTS, SeqError, parseSequenceText } from '../seq/parse.js';
+import type { DevRef, DeviceKind, Ref, Sequence, Step } from '../seq/types.js';
 import { FLAG_NAMES, attachTypeName } from '../../emulator/uapi.js';
 
 type JsonObject = Record<string, unknown>;
@@ -68,15 +68,23 @@ function stepToJson(step: Step): JsonObject {
         op: step.op,
         dev: devToJson(step.dev),
         attach_type: attachTypeName(step.attach_type),
-        ...(step.count !== 64 && { count: step.count }),
+        ...(step.count !== SEQ_DEFAULTS.queryCount && { count: step.count }),
         ...(step.query_flags !== 0 && { query_flags: step.query_flags }),
         ...(step.attach_flags !== 0 && { attach_flags: step.attach_flags }),
       };
     case 'dev_create':
-      return { op: step.op, name: step.name, ...(step.kind !== 'veth' && { kind: step.kind }), ...(step.peer !== `${step.name}p` && { peer: step.peer }) };
+      return { op: step.op, name: step.name, ...deviceFields(step) };
     case 'dev_delete':
       return { op: step.op, dev: step.dev };
   }
+}
+
+/** kind and peer of a device, where they differ from what an absent field means. */
+function deviceFields(d: { name: string; kind: DeviceKind; peer: string }): JsonObject {
+  return {
+    ...(d.kind !== SEQ_DEFAULTS.deviceKind && { kind: d.kind }),
+    ...(d.peer !== SEQ_DEFAULTS.peerOf(d.name) && { peer: d.peer }),
+  };
 }
 
 /** The mprog-seq/1 document of a sequence (expects are not carried: fuzzed steps have none). */
@@ -85,12 +93,8 @@ function sequenceToJson(seq: Sequence): JsonObject {
     format: 'mprog-seq/1',
     name: seq.name,
     ...(seq.description !== undefined && { description: seq.description }),
-    devices: seq.devices.map((d) => ({
-      name: d.name,
-      ...(d.kind !== 'veth' && { kind: d.kind }),
-      ...(d.peer !== `${d.name}p` && { peer: d.peer }),
-    })),
-    programs: seq.programs.map((p) => (p.type === 'sched_cls' ? p.name : { name: p.name, type: p.type })),
+    devices: seq.devices.map((d) => ({ name: d.name, ...deviceFields(d) })),
+    programs: seq.programs.map((p) => (p.type === SEQ_DEFAULTS.programType ? p.name : { name: p.name, type: p.type })),
     steps: seq.steps.map(stepToJson),
   };
 }

@@ -5,6 +5,7 @@
 // removed, and one the parser still refuses is skipped.
 
 import type { DevRef, Ref, Sequence, Step } from '../seq/types.js';
+import { SEQ_DEFAULTS } from '../seq/parse.js';
 import { rebuild } from './seqjson.js';
 
 /** Whether a candidate still shows the divergence (false also when the target could not run it). */
@@ -104,7 +105,7 @@ function simplerSteps(step: Step): Step[] {
   if (step.op === 'prog_detach' && step.prog !== null) out.push({ ...step, prog: null });
   if (step.op === 'link_update' && step.old_prog !== null) out.push({ ...step, old_prog: null });
   if (step.op === 'query') {
-    if (step.count !== 64) out.push({ ...step, count: 64 });
+    if (step.count !== SEQ_DEFAULTS.queryCount) out.push({ ...step, count: SEQ_DEFAULTS.queryCount });
     if (step.query_flags !== 0) out.push({ ...step, query_flags: 0 });
     if (step.attach_flags !== 0) out.push({ ...step, attach_flags: 0 });
   }

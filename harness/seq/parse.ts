@@ -33,6 +33,14 @@ type JsonObject = { [key: string]: Json };
 
 const U32_MAX = 0xffffffff;
 const OBJECT_NAME = /^[A-Za-z0-9_]{1,15}$/;
+/** What mprog-seq/1 means by an absent field (the writer in fuzz/seqjson.ts leaves these out). */
+export const SEQ_DEFAULTS = {
+  deviceKind: 'veth' as DeviceKind,
+  peerOf: (name: string): string => `${name}p`,
+  programType: 'sched_cls' as ProgramType,
+  queryCount: 64,
+};
+
 const DEVICE_KINDS: readonly DeviceKind[] = ['veth', 'netkit'];
 const PROGRAM_TYPES: readonly ProgramType[] = ['sched_cls', 'xdp', 'cgroup_skb'];
 
@@ -145,8 +153,8 @@ class Parser {
     const obj = this.object(value, path);
     this.keys(obj, path, ['name', 'kind', 'peer']);
     const name = this.deviceName(obj.name, `${path}.name`);
-    const kind = obj.kind === undefined ? 'veth' : this.oneOf(obj.kind, `${path}.kind`, DEVICE_KINDS);
-    const peer = obj.peer === undefined ? this.deviceName(`${name}p`, `${path}.name`) : this.deviceName(obj.peer, `${path}.peer`);
+    const kind = obj.kind === undefined ? SEQ_DEFAULTS.deviceKind : this.oneOf(obj.kind, `${path}.kind`, DEVICE_KINDS);
+    const peer = obj.peer === undefined ? this.deviceName(SEQ_DEFAULTS.peerOf(name), `${path}.name`) : this.deviceName(obj.peer, `${path}.peer`);
     if (peer === name) this.fail(`${path}.peer`, 'a peer needs a name of its own');
     if (!redeclare) {
       this.declareDevice(name, `${path}.name`);
@@ -161,7 +169,7 @@ class Parser {
     const obj = this.object(value, path);
     this.keys(obj, path, ['name', 'type']);
     const name = this.objectName(obj.name, `${path}.name`);
-    const type = obj.type === undefined ? 'sched_cls' : this.oneOf(obj.type, `${path}.type`, PROGRAM_TYPES);
+    const type = obj.type === undefined ? SEQ_DEFAULTS.programType : this.oneOf(obj.type, `${path}.type`, PROGRAM_TYPES);
     this.declare(name, 'program', `${path}.name`);
     return { name, type };
   }
@@ -294,7 +302,7 @@ class Parser {
             op: 'query',
             dev: this.devRef(obj.dev, at('dev')),
             attach_type: this.attachType(obj.attach_type, at('attach_type')),
-            count: this.optionalInteger(obj.count, at('count'), 64),
+            count: this.optionalInteger(obj.count, at('count'), SEQ_DEFAULTS.queryCount),
             query_flags: this.optionalInteger(obj.query_flags, at('query_flags'), 0),
             attach_flags: this.optionalInteger(obj.attach_flags, at('attach_flags'), 0),
           },

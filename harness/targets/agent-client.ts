@@ -2,6 +2,7 @@
 // sequence to protocol lines, reads the agent's replies back into a RawSequenceResult, and
 // cross-checks every full query answer against what bpftool saw in the same netns.
 
+import { BPF_NETKIT_PEER, BPF_NETKIT_PRIMARY, BPF_TCX_EGRESS, BPF_TCX_INGRESS } from '../../emulator/uapi.js';
 import { LOOPBACK_IFINDEX } from '../normalise.js';
 import type {
   DevRef,
@@ -22,10 +23,10 @@ const BYE_DEADLINE_MS = 10_000;
 
 /** bpftool's `kind` for each attach type it lists per device (tools/bpf/bpftool/net.c). */
 const BPFTOOL_KIND: Record<number, string> = {
-  46: 'tcx/ingress',
-  47: 'tcx/egress',
-  54: 'netkit/primary',
-  55: 'netkit/peer',
+  [BPF_TCX_INGRESS]: 'tcx/ingress',
+  [BPF_TCX_EGRESS]: 'tcx/egress',
+  [BPF_NETKIT_PRIMARY]: 'netkit/primary',
+  [BPF_NETKIT_PEER]: 'netkit/peer',
 };
 
 /** Splits the agent's byte stream into lines; every wait for a line has a deadline. */
@@ -184,10 +185,10 @@ export class AgentClient {
         programs: [{ name: 'probe', type: 'sched_cls' }],
         steps: [
           {
-            op: 'prog_attach', prog: 'probe', dev: { name: 'probe0' }, attach_type: 46,
+            op: 'prog_attach', prog: 'probe', dev: { name: 'probe0' }, attach_type: BPF_TCX_INGRESS,
             flags: 0, relative: null, replace: null, expected_revision: 0,
           },
-          { op: 'query', dev: { name: 'probe0' }, attach_type: 46, count: 1, query_flags: 0, attach_flags: 0 },
+          { op: 'query', dev: { name: 'probe0' }, attach_type: BPF_TCX_INGRESS, count: 1, query_flags: 0, attach_flags: 0 },
         ],
         expects: [undefined, undefined],
         links: [],

@@ -25,7 +25,8 @@ export const CLOSED_FD_BASE = 1000000;
 /** A device name that names no device now: an ifindex no device has. */
 export const MISSING_IFINDEX = 0x7fffffff;
 
-const PROG_TYPES: Record<ProgramType, BpfProgType> = {
+/** The kernel's number for each program type a sequence can declare. */
+export const PROG_TYPES: Record<ProgramType, BpfProgType> = {
   sched_cls: BPF_PROG_TYPE.SCHED_CLS,
   xdp: BPF_PROG_TYPE.XDP,
   cgroup_skb: BPF_PROG_TYPE.CGROUP_SKB,

@@ -197,7 +197,6 @@ static int read_line(struct lineio *in, char *out)
 /* ---- a sequence, as lowered by the host ---- */
 
 #define NAME_LEN 16 /* IFNAMSIZ and BPF_OBJ_NAME_LEN, both with the NUL */
-#define CLOSED_FD_BASE 1000000 /* f:<obj> of a closed object: a number no open fd has */
 
 enum op {
 	OP_PROG_ATTACH, OP_PROG_DETACH, OP_LINK_CREATE, OP_LINK_UPDATE, OP_LINK_DETACH,
@@ -586,39 +585,6 @@ static void free_sequence(struct sequence *s)
 }
 
 /* ---- the bpf(2) side of a step ---- */
-
-static int prog_load(uint32_t type, const char *name)
-{
-	static const struct bpf_insn insns[] = {
-		{ .code = 0xb7 }, /* BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0 */
-		{ .code = 0x95 }, /* BPF_JMP | BPF_EXIT */
-	};
-	struct attr_prog_load a = {
-		.prog_type = type,
-		.insn_cnt = 2,
-		.insns = ptr(insns),
-		.license = ptr("GPL"),
-	};
-
-	memcpy(a.prog_name, name, strnlen(name, sizeof(a.prog_name) - 1));
-	return (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
-}
-
-static uint32_t prog_id(int fd)
-{
-	struct prog_info_head info = { 0 };
-	struct attr_info a = { .bpf_fd = (uint32_t)fd, .info_len = sizeof(info), .info = ptr(&info) };
-
-	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)) ? 0 : info.id;
-}
-
-static long link_info(int fd, struct link_info_net *info)
-{
-	struct attr_info a = { .bpf_fd = (uint32_t)fd, .info_len = sizeof(*info), .info = ptr(info) };
-
-	memset(info, 0, sizeof(*info));
-	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
-}
 
 static uint32_t fd_of(const struct sequence *s, int obj)
 {

@@ -161,6 +161,43 @@ static uint64_t ptr(const void *p)
 	return (uint64_t)(uintptr_t)p;
 }
 
+/* The fd passed for a closed (or never opened) object: a number no open fd has. */
+#define CLOSED_FD_BASE 1000000u
+
+/* The trivial program every sequence loads: r0 = 0; exit. Returns the fd or -errno. */
+static int prog_load(uint32_t type, const char *name)
+{
+	static const struct bpf_insn insns[] = {
+		{ .code = 0xb7 }, /* BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0 */
+		{ .code = 0x95 }, /* BPF_JMP | BPF_EXIT */
+	};
+	struct attr_prog_load a = {
+		.prog_type = type,
+		.insn_cnt = 2,
+		.insns = ptr(insns),
+		.license = ptr("GPL"),
+	};
+
+	memcpy(a.prog_name, name, strnlen(name, sizeof(a.prog_name) - 1));
+	return (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+}
+
+static uint32_t prog_id(int fd)
+{
+	struct prog_info_head info = { 0 };
+	struct attr_info a = { .bpf_fd = (uint32_t)fd, .info_len = sizeof(info), .info = ptr(&info) };
+
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)) ? 0 : info.id;
+}
+
+static long link_info(int fd, struct link_info_net *info)
+{
+	struct attr_info a = { .bpf_fd = (uint32_t)fd, .info_len = sizeof(*info), .info = ptr(info) };
+
+	memset(info, 0, sizeof(*info));
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
+}
+
 /* ---- rtnetlink ABI (include/uapi/linux/netlink.h, rtnetlink.h, if_link.h, veth.h) ---- */
 
 #define NETLINK_ROUTE 0
