@@ -49,12 +49,29 @@ describe('mprog-seq/1 parser errors', () => {
     ['negative number', withStep({ ...base.steps[0], expected_revision: -1 }), '$.steps[0].expected_revision', /integer/],
     ['unknown errno in expect', withStep({ ...base.steps[0], expect: { errno: 'EWHATEVER' } }), '$.steps[0].expect.errno', /unknown errno/],
     ['unknown expect field', withStep({ ...base.steps[0], expect: { query: { cnt: 1 } } }), '$.steps[0].expect.query.cnt', /unknown field/],
+    // Names every JavaScript object inherits: only the tables' own entries count.
+    ['inherited op name', withStep({ op: 'toString' }), '$.steps[0].op', /unknown op "toString"/],
+    ['op __proto__', withStep({ op: '__proto__' }), '$.steps[0].op', /unknown op "__proto__"/],
+    ['inherited attach type name', withStep({ ...base.steps[0], attach_type: 'toString' }), '$.steps[0].attach_type', /unknown attach type "toString"/],
+    ['inherited flag name', withStep({ ...base.steps[0], flags: ['constructor'] }), '$.steps[0].flags[0]', /unknown flag "constructor"/],
+    ['non-ASCII device name', { ...base, devices: [{ name: 'vé0' }] }, '$.devices[0].name', /printable ASCII/],
+    ['NUL in a device name', { ...base, devices: [{ name: 'v\u00000' }] }, '$.devices[0].name', /"v\\u00000" is not a valid interface name/],
+    ['non-ASCII peer', { ...base, devices: [{ name: 'v1', peer: 'p\u00a0' }] }, '$.devices[0].peer', /interface name/],
+    ['device name "."', withStep({ op: 'dev_create', name: '.' }), '$.steps[0].name', /interface name/],
   ])('%s', (_what, doc, path, reason) => {
     const err = errorOf(doc);
     expect(err.file).toBe('f.json');
     expect(err.path).toBe(path);
     expect(err.reason).toMatch(reason);
     expect(err.message).toBe(`f.json: ${path}: ${err.reason}`);
+  });
+
+  it('bounds nesting: an expect 5,000 levels deep is an error at its path, not a stack overflow', () => {
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const text = JSON.stringify(withStep({ ...base.steps[0], expect: { query: { prog_ids: 0 } } })).replace('"prog_ids":0', `"prog_ids":${deep}`);
+    const err = errorOf(text);
+    expect(err.path).toMatch(/^\$\.steps\[0\]\.expect\.query\.prog_ids(\[0\])+$/);
+    expect(err.reason).toBe('nested more than 32 levels deep');
   });
 
   it('fills the defaults of the format', () => {
@@ -83,6 +100,18 @@ describe('mprog replay on bad input', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe(`mprog: ${file}: $.steps[0].flags[0]: unknown flag "BPF_F_BOGUS" (expected one of: BPF_F_ALLOW_OVERRIDE, BPF_F_ALLOW_MULTI, BPF_F_REPLACE, BPF_F_BEFORE, BPF_F_AFTER, BPF_F_ID, BPF_F_PREORDER, BPF_F_LINK, or an integer)`);
     expect(r.stdout).toBe('');
+  });
+
+  it('names every bad file, not only the first', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mprog-parse-'));
+    const [a, b] = [join(dir, 'a.json'), join(dir, 'b.json')];
+    writeFileSync(a, JSON.stringify(withStep({ op: 'constructor' })));
+    writeFileSync(b, JSON.stringify({ ...base, devices: [{ name: 'v\u00000' }] }));
+    const r = await execa('node', ['bin/mprog.js', 'replay', '--target', 'emulator', a, b], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`mprog: ${a}: $.steps[0].op: unknown op "constructor"`);
+    expect(r.stderr).toContain(`mprog: ${b}: $.devices[0].name:`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('exits 2 on a missing file and on an unknown target', async () => {

@@ -17,15 +17,20 @@ export async function runReplay(args: string[]): Promise<number> {
   if (!values.target) throw new UsageError('replay needs --target');
   if (positionals.length === 0) throw new UsageError('replay needs at least one FILE');
 
-  let seqs: Sequence[];
-  try {
-    seqs = positionals.map(parseSequenceFile);
-  } catch (err) {
-    if (err instanceof SeqError) {
-      process.stderr.write(`mprog: ${err.message}\n`);
-      return 2;
+  // Every file is parsed, so one run names every bad one.
+  const seqs: Sequence[] = [];
+  const bad: string[] = [];
+  for (const file of positionals) {
+    try {
+      seqs.push(parseSequenceFile(file));
+    } catch (err) {
+      if (!(err instanceof SeqError)) throw err;
+      bad.push(`mprog: ${err.message}\n`);
     }
-    throw err;
+  }
+  if (bad.length) {
+    process.stderr.write(bad.join(''));
+    return 2;
   }
 
   let status = 0;

@@ -32,6 +32,14 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
 const U32_MAX = 0xffffffff;
+/** Deeper than any sequence needs; far below what recursive code over the value could take. */
+const MAX_DEPTH = 32;
+/**
+ * Interface names the agent can carry: the kernel's dev_valid_name() (1..15 bytes, not "." or
+ * "..", no "/", ":" or white space) narrowed to printable ASCII, since the agent protocol sends a
+ * name as one printable token.
+ */
+const DEVICE_NAME = /^[\x21-\x7e]{1,15}$/;
 const OBJECT_NAME = /^[A-Za-z0-9_]{1,15}$/;
 /** What mprog-seq/1 means by an absent field (the writer in fuzz/seqjson.ts leaves these out). */
 export const SEQ_DEFAULTS = {
@@ -109,13 +117,17 @@ class Parser {
     return name;
   }
 
-  /** dev_valid_name(): 1..15 characters, not "." or "..", no "/", ":" or white space. */
   deviceName(value: Json | undefined, path: string): string {
     const name = this.string(value, path);
-    if (name.length < 1 || name.length > 15 || name === '.' || name === '..' || /[/:\s]/.test(name)) {
-      this.fail(path, `"${name}" is not a valid interface name (1 to 15 characters, no "/", ":" or white space)`);
+    if (!DEVICE_NAME.test(name) || name === '.' || name === '..' || /[/:]/.test(name)) {
+      this.fail(path, `${JSON.stringify(name)} is not a valid interface name (1 to 15 printable ASCII characters, not "." or "..", no "/", ":" or white space)`);
     }
     return name;
+  }
+
+  /** `table[name]` when `name` is one of its own keys: never something inherited like "toString". */
+  lookup<T>(table: Record<string, T>, name: string): T | undefined {
+    return Object.hasOwn(table, name) ? table[name] : undefined;
   }
 
   declare(name: string, kind: 'program' | 'link', path: string): void {
@@ -193,7 +205,7 @@ class Parser {
   attachType(value: Json | undefined, path: string): number {
     if (typeof value === 'number') return this.integer(value, path);
     const name = this.string(value, path);
-    const type = ATTACH_TYPE_NAMES[name];
+    const type = this.lookup(ATTACH_TYPE_NAMES, name);
     if (type === undefined) this.fail(path, `unknown attach type "${name}" (expected one of: ${Object.keys(ATTACH_TYPE_NAMES).join(', ')}, or an integer)`);
     return type;
   }
@@ -209,7 +221,7 @@ class Parser {
         return;
       }
       const name = this.string(flag, `${path}[${i}]`);
-      const bit = FLAG_NAMES[name];
+      const bit = this.lookup(FLAG_NAMES, name);
       if (bit === undefined) this.fail(`${path}[${i}]`, `unknown flag "${name}" (expected one of: ${Object.keys(FLAG_NAMES).join(', ')}, or an integer)`);
       flags |= bit;
     });
@@ -258,7 +270,7 @@ class Parser {
   step(value: Json | undefined, path: string, links: string[]): { step: Step; expect: Expect | undefined } {
     const obj = this.object(value, path);
     const op = this.string(obj.op, `${path}.op`);
-    const fields = OP_FIELDS[op as StepOp];
+    const fields = this.lookup(OP_FIELDS, op);
     if (!fields) this.fail(`${path}.op`, `unknown op "${op}" (expected one of: ${Object.keys(OP_FIELDS).join(', ')})`);
     this.keys(obj, path, ['op', 'expect', 'comment', ...fields.required, ...fields.optional]);
     for (const key of fields.required) if (obj[key] === undefined) this.fail(`${path}.${key}`, `missing (${op} needs ${fields.required.join(', ')})`);
@@ -361,7 +373,22 @@ export function parseSequenceText(text: string, file: string): Sequence {
   } catch (err) {
     throw new SeqError(file, '$', `not valid JSON: ${(err as Error).message}`);
   }
+  const deep = tooDeep(json);
+  if (deep !== null) throw new SeqError(file, deep, `nested more than ${MAX_DEPTH} levels deep`);
   return new Parser(file).sequence(json);
+}
+
+/** The JSON path of a value nested deeper than MAX_DEPTH, or null; iterative, so any depth is safe. */
+function tooDeep(root: Json): string | null {
+  const todo: { value: Json; path: string; depth: number }[] = [{ value: root, path: '$', depth: 0 }];
+  for (let item = todo.pop(); item !== undefined; item = todo.pop()) {
+    const { value, path, depth } = item;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_DEPTH) return path;
+    if (Array.isArray(value)) value.forEach((v, i) => todo.push({ value: v, path: `${path}[${i}]`, depth: depth + 1 }));
+    else for (const [k, v] of Object.entries(value)) todo.push({ value: v, path: `${path}.${k}`, depth: depth + 1 });
+  }
+  return null;
 }
 
 /** Reads and parses one mprog-seq/1 file. */
