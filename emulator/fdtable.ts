@@ -21,6 +21,12 @@ export class FdTable {
     return fd;
   }
 
+  /** An fd the process already had at `fd` (the world outside the sequence's objects). */
+  installAt(fd: number, file: File): void {
+    for (let i = this.files.length; i < fd; i++) this.files[i] = undefined;
+    this.files[fd] = file;
+  }
+
   /** fdget(): the open file behind `fd`, if any. */
   get(fd: number): File | undefined {
     return fd >= 0 && fd < this.files.length ? this.files[fd] : undefined;

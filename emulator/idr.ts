@@ -15,6 +15,16 @@ export class CyclicIdr<T> {
     return id;
   }
 
+  /** idr_alloc(idr, object, id, id + 1): `id` exactly (the caller knows it is free). */
+  allocAt(id: number, object: T): void {
+    this.objects.set(id, object);
+  }
+
+  /** idr_set_cursor(): where the next alloc() starts looking. */
+  setCursor(next: number): void {
+    this.next = next;
+  }
+
   find(id: number): T | undefined {
     return this.objects.get(id);
   }

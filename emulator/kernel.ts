@@ -17,5 +17,9 @@ export class Kernel implements AttachContext {
   /** tcx_link_lops / netkit_link_lops (identical in shape; see attach-point.ts). */
   readonly mprogLinkOps: BpfLinkOps = mprogLinkOps(this);
 
-  constructor(readonly profile: Profile) {}
+  /** `netkitBuilt`: CONFIG_NETKIT (only meaningful where the profile has netkit's attach types). */
+  constructor(
+    readonly profile: Profile,
+    readonly netkitBuilt = profile.netkit,
+  ) {}
 }

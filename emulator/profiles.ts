@@ -9,7 +9,7 @@ export interface ProfileDifference {
 
 export interface Profile {
   name: string;
-  /** The kernel releases the profile stands for, [from, to) as "major.minor". */
+  /** The kernel releases the profile stands for, [from, to) as "major.minor[.patch]". */
   from: string;
   to: string | null;
   /** BPF_TCX_INGRESS/EGRESS exist. */
@@ -20,11 +20,22 @@ export interface Profile {
   maxAttachType: number;
   /** bpf_mprog_max(): programs one entry holds (MAX_BPF_MPROG - 1; 63 in every release so far). */
   mprogMax: number;
+  /** bpf_prog_attach_check_attach_type() compares a cgroup_skb program's type with the attach
+   * type's (before: BPF_LINK_CREATE of one on any attach type takes the cgroup path). */
+  cgroupSkbAttachTypeChecked: boolean;
   differences: ProfileDifference[];
 }
 
 const TCX_COMMIT = 'e420bed02507 "bpf: Add fd-based tcx multi-prog infra with link support" (v6.6)';
 const NETKIT_COMMIT = '35dfaad7188c "netkit, bpf: Add bpf programmable net device" (v6.7)';
+const CGROUP_SKB_CHECK_COMMIT = '543576ec15b1 "bpf: Add BPF_PROG_TYPE_CGROUP_SKB attach type enforcement in BPF_LINK_CREATE" (v6.10; 6.6.33, 6.8.12)';
+
+/** The release a difference came in, for the profiles after it. */
+const CGROUP_SKB_CHECKED = {
+  behaviour:
+    'BPF_LINK_CREATE of a cgroup_skb program checks that the attach type takes cgroup_skb programs (EINVAL); before, it went to cgroup_bpf_link_attach() for any attach type (EINVAL for flags, else EBADF: target_fd is no cgroup)',
+  commit: CGROUP_SKB_CHECK_COMMIT,
+};
 
 export const PROFILES: readonly Profile[] = [
   {
@@ -35,6 +46,8 @@ export const PROFILES: readonly Profile[] = [
     netkit: false,
     maxAttachType: 44,
     mprogMax: 63,
+    // The CVE-2024-38564 fix reached the 6.1 stable series too; Debian's 6.1 has it.
+    cgroupSkbAttachTypeChecked: true,
     differences: [
       { behaviour: 'no tcx and no netkit: their attach types are unknown, every call on them is EINVAL', commit: TCX_COMMIT },
     ],
@@ -42,21 +55,52 @@ export const PROFILES: readonly Profile[] = [
   {
     name: '6.6',
     from: '6.6',
+    to: '6.6.33',
+    tcx: true,
+    netkit: false,
+    maxAttachType: 49,
+    mprogMax: 63,
+    cgroupSkbAttachTypeChecked: false,
+    differences: [
+      { behaviour: 'no netkit: BPF_NETKIT_PRIMARY/PEER are unknown attach types (EINVAL)', commit: NETKIT_COMMIT },
+      { ...CGROUP_SKB_CHECKED, behaviour: `not yet: ${CGROUP_SKB_CHECKED.behaviour}` },
+    ],
+  },
+  {
+    name: '6.6.33',
+    from: '6.6.33',
     to: '6.7',
     tcx: true,
     netkit: false,
     maxAttachType: 49,
     mprogMax: 63,
-    differences: [{ behaviour: 'no netkit: BPF_NETKIT_PRIMARY/PEER are unknown attach types (EINVAL)', commit: NETKIT_COMMIT }],
+    cgroupSkbAttachTypeChecked: true,
+    differences: [
+      { behaviour: 'no netkit: BPF_NETKIT_PRIMARY/PEER are unknown attach types (EINVAL)', commit: NETKIT_COMMIT },
+      CGROUP_SKB_CHECKED,
+    ],
+  },
+  {
+    name: '6.7',
+    from: '6.7',
+    to: '6.8.12',
+    tcx: true,
+    netkit: true,
+    maxAttachType: 56, // BPF_TRACE_KPROBE_SESSION (56) came in 6.10
+    mprogMax: 63,
+    cgroupSkbAttachTypeChecked: false,
+    differences: [{ ...CGROUP_SKB_CHECKED, behaviour: `not yet: ${CGROUP_SKB_CHECKED.behaviour}` }],
   },
   {
     name: '6.12',
-    from: '6.7',
+    // 6.9.0 .. 6.9.2 may predate the 6.9 stable backport of CGROUP_SKB_CHECKED (not checked).
+    from: '6.8.12',
     to: '6.13',
     tcx: true,
     netkit: true,
     maxAttachType: 57,
     mprogMax: 63,
+    cgroupSkbAttachTypeChecked: true,
     differences: [],
   },
   {
@@ -67,6 +111,7 @@ export const PROFILES: readonly Profile[] = [
     netkit: true,
     maxAttachType: 62,
     mprogMax: 63,
+    cgroupSkbAttachTypeChecked: true,
     differences: [
       {
         behaviour:
@@ -91,14 +136,16 @@ export function findProfile(name: string): Profile | undefined {
   return PROFILES.find((p) => p.name === name);
 }
 
+/** "6.12.57+deb13-cloud-amd64" (or a profile bound such as "6.6.33") as one comparable number. */
+function versionNumber(release: string): number | undefined {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
+  if (!m) return undefined;
+  return (Number(m[1]) * 1000 + Number(m[2])) * 100000 + Number(m[3] ?? 0);
+}
+
 /** The profile for a kernel release such as "6.12.57+deb13-cloud-amd64". */
 export function profileForRelease(release: string): Profile | undefined {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (!m) return undefined;
-  const version = Number(m[1]) * 1000 + Number(m[2]);
-  const num = (v: string) => {
-    const [a, b] = v.split('.').map(Number);
-    return a! * 1000 + b!;
-  };
-  return PROFILES.find((p) => version >= num(p.from) && (p.to === null || version < num(p.to)));
+  const version = versionNumber(release);
+  if (version === undefined) return undefined;
+  return PROFILES.find((p) => version >= versionNumber(p.from)! && (p.to === null || version < versionNumber(p.to)!));
 }

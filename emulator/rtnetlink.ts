@@ -19,7 +19,9 @@ function netkitPriv(primary: boolean) {
 
 /** veth_newlink() / netkit_new_link(): the peer is registered first, so it gets the lower ifindex. */
 export function devPairCreate(k: Kernel, kind: PairKind, name: string, peerName: string): number {
-  if (name === peerName || k.net.getByName(name) || k.net.getByName(peerName)) return -EEXIST;
+  if (k.net.getByName(name)) return -EEXIST; // __rtnl_newlink(): NLM_F_EXCL on an existing name
+  if (kind === 'netkit' && !k.netkitBuilt) return -EOPNOTSUPP; // ... then no such link kind
+  if (name === peerName || k.net.getByName(peerName)) return -EEXIST; // the driver's newlink
   const peer = k.net.register(peerName, kind);
   const dev = k.net.register(name, kind);
   dev.peer = peer;

@@ -16,6 +16,8 @@ import {
   BPF_F_ATTACH_MASK_MPROG,
   BPF_F_QUERY_EFFECTIVE,
   BPF_F_REPLACE,
+  BPF_NETKIT_PEER,
+  BPF_NETKIT_PRIMARY,
   BPF_PROG_TYPE,
   BPF_TCX_EGRESS,
   BPF_TCX_INGRESS,
@@ -36,6 +38,12 @@ function modelGap(what: string, type: number): never {
  * SCHED_CLS, i.e. tcx or netkit in the profile's kernel). */
 function mprogAttachPoint(type: number): MprogAttachPoint {
   return type === BPF_TCX_INGRESS || type === BPF_TCX_EGRESS ? tcxAttachPoint : netkitAttachPoint;
+}
+
+/** netkit_prog_attach() and its siblings in a kernel without CONFIG_NETKIT: stubs answering
+ * -EINVAL (include/net/netkit.h), reached after the syscall's own checks. */
+function netkitStub(k: Kernel, type: number): boolean {
+  return !k.netkitBuilt && (type === BPF_NETKIT_PRIMARY || type === BPF_NETKIT_PEER);
 }
 
 /** bpf_mprog_supported(). */
@@ -64,6 +72,7 @@ export function bpfProgAttach(k: Kernel, attr: ProgAttachAttr): number {
   if (bpfProgAttachCheckAttachType(k, prog, attr.attach_type)) return -EINVAL;
   if (isCgroupProgType(ptype)) modelGap('BPF_PROG_ATTACH', attr.attach_type);
   if (ptype !== BPF_PROG_TYPE.SCHED_CLS) return -EINVAL; // the switch's default: xdp has no opts attach
+  if (netkitStub(k, attr.attach_type)) return -EINVAL;
   return mprogProgAttach(k, mprogAttachPoint(attr.attach_type), attr, prog);
 }
 
@@ -78,6 +87,7 @@ export function bpfProgDetach(k: Kernel, attr: ProgAttachAttr): number {
       if (isErr(p)) return p;
       prog = p;
     }
+    if (netkitStub(k, attr.attach_type)) return -EINVAL;
     return mprogProgDetach(k, mprogAttachPoint(attr.attach_type), attr, prog);
   }
   if (isCgroupProgType(ptype)) {
@@ -99,7 +109,10 @@ export interface ProgQueryAttr extends QueryAttr {
 export function bpfProgQuery(k: Kernel, attr: ProgQueryAttr): QueryOut | number {
   if (attr.query_flags & ~BPF_F_QUERY_EFFECTIVE) return -EINVAL;
   const ptype = attachTypeToProgType(k.profile, attr.attach_type);
-  if (bpfMprogSupported(ptype)) return mprogProgQuery(k, mprogAttachPoint(attr.attach_type), attr.target_ifindex, attr.attach_type, attr);
+  if (bpfMprogSupported(ptype)) {
+    if (netkitStub(k, attr.attach_type)) return -EINVAL;
+    return mprogProgQuery(k, mprogAttachPoint(attr.attach_type), attr.target_ifindex, attr.attach_type, attr);
+  }
   if (queryHasOtherFamily(k.profile, attr.attach_type)) modelGap('BPF_PROG_QUERY', attr.attach_type);
   return -EINVAL;
 }
@@ -108,8 +121,18 @@ export function bpfProgQuery(k: Kernel, attr: ProgQueryAttr): QueryOut | number 
 function bpfProgAttachCheckAttachType(k: Kernel, prog: BpfProg, type: number): number {
   const ptype = attachTypeToProgType(k.profile, type);
   if (prog.type === BPF_PROG_TYPE.SCHED_CLS) return ptype === BPF_PROG_TYPE.SCHED_CLS ? 0 : -EINVAL;
-  // CGROUP_SKB (no expected attach type enforced) and the default case (xdp): the types must match.
+  // CGROUP_SKB without an enforced expected attach type: any attach type until the kernel
+  // compared the types; the default case (xdp): the types must match.
+  if (prog.type === BPF_PROG_TYPE.CGROUP_SKB && !k.profile.cgroupSkbAttachTypeChecked) return 0;
   return ptype === BPF_PROG_TYPE.UNSPEC || ptype !== prog.type ? -EINVAL : 0;
+}
+
+/** The head of cgroup_bpf_link_attach(): no flags, and target_fd must be a cgroup v2 directory
+ * (cgroup_get_from_fd(): -EBADF for a closed fd or any other file). Sequences open no cgroup, so
+ * nothing gets past it. */
+function cgroupBpfLinkAttach(attr: LinkCreateAttr): number {
+  if (attr.flags) return -EINVAL;
+  return -EBADF; // target_fd (the target_ifindex field), open or not, is no cgroup directory
 }
 
 export interface LinkCreateAttr extends MprogLinkAttr {
@@ -123,7 +146,11 @@ export function linkCreate(k: Kernel, attr: LinkCreateAttr): number {
   if (isErr(prog)) return prog;
   const ret = bpfProgAttachCheckAttachType(k, prog, attr.attach_type);
   if (ret) return ret;
+  if (prog.type === BPF_PROG_TYPE.CGROUP_SKB && !isCgroupProgType(attachTypeToProgType(k.profile, attr.attach_type))) {
+    return cgroupBpfLinkAttach(attr); // only before the type check (see bpfProgAttachCheckAttachType)
+  }
   if (prog.type !== BPF_PROG_TYPE.SCHED_CLS) modelGap('BPF_LINK_CREATE', attr.attach_type); // cgroup or xdp link
+  if (netkitStub(k, attr.attach_type)) return -EINVAL;
   return mprogLinkAttach(k, mprogAttachPoint(attr.attach_type), k.mprogLinkOps, attr, prog);
 }
 

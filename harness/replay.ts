@@ -3,7 +3,8 @@
 import { expectMismatches } from './expect.js';
 import { normalise } from './normalise.js';
 import type { Sequence, StepResult } from './seq/types.js';
-import type { Target } from './targets/target.js';
+import type { KernelWorld } from '../emulator/world.js';
+import type { RunOptions, Target } from './targets/target.js';
 
 export interface ExpectFailure {
   step: number;
@@ -22,6 +23,8 @@ export interface ReplayReport {
 export interface Replayed {
   report: ReplayReport;
   expectFailures: ExpectFailure[];
+  /** The kernel's world, for the emulator compared with it. */
+  world: KernelWorld | undefined;
 }
 
 export function checkExpects(seq: Sequence, results: StepResult[]): ExpectFailure[] {
@@ -34,12 +37,13 @@ export function checkExpects(seq: Sequence, results: StepResult[]): ExpectFailur
   return failures;
 }
 
-export async function replaySequence(target: Target, seq: Sequence): Promise<Replayed> {
-  const raw = await target.run(seq);
+export async function replaySequence(target: Target, seq: Sequence, opts: RunOptions = {}): Promise<Replayed> {
+  const raw = await target.run(seq, opts);
   const results = normalise(seq, raw);
   return {
     report: { name: seq.name, file: seq.file, target: target.spec, kernel: raw.kernel, results },
     expectFailures: checkExpects(seq, results),
+    world: raw.world,
   };
 }
 

@@ -9,7 +9,10 @@ import { runOnEmulator } from '../harness/targets/emulator.js';
 describe('profileForRelease', () => {
   it.each([
     ['6.1.0-31-cloud-amd64', '6.1'],
-    ['6.6.58', '6.6'],
+    ['6.6.9', '6.6'],
+    ['6.6.58', '6.6.33'],
+    ['6.8.11', '6.7'],
+    ['6.8.12', '6.12'],
     ['6.12.57+deb13-cloud-amd64', '6.12'],
     ['6.18.44-fc-v657', '7.2'],
     ['7.2.13+deb14-cloud-arm64', '7.2'],

@@ -82,7 +82,7 @@ async function runPair(ctx: RunContext, up: Up, tp: TargetPlan, seq: Sequence): 
   const started = Date.now();
   try {
     const kernel = await replaySequence(up.target, seq);
-    const emulator = await replaySequence(new EmulatorTarget(up.profile), seq);
+    const emulator = await replaySequence(new EmulatorTarget(up.profile), seq, { world: kernel.world });
     const divergences = diffResults(kernel.report.results, emulator.report.results);
     const expectFailures = [
       ...kernel.expectFailures.map((f) => ({ side: 'kernel' as const, ...f })),

@@ -3,9 +3,14 @@
 // and of links), REPLACE mixed with BEFORE/AFTER, exact and stale expected revisions, closed
 // fds, freed programs, deleted devices, two devices and both directions, links updated and
 // detached. Every choice is made on the state the emulator says the prefix leaves (model.ts),
-// so "exact revision" and "a relative that is attached" are usually right.
+// so "exact revision" and "a relative that is attached" are usually right. References take every
+// form the format has, the wrong ones too: ids where the kernel reads an fd and the reverse, link
+// ids where it reads a program id and the reverse, closed and freed objects, and raw numbers
+// around the ids the target's kernel hands out (its own objects, objects outside the sequence,
+// the id the next link gets).
 
 import type { Profile } from '../../emulator/profiles.js';
+import type { KernelWorld } from '../../emulator/world.js';
 import {
   BPF_F_AFTER,
   BPF_F_ALLOW_MULTI,
@@ -30,6 +35,19 @@ export interface GenerateOptions {
   bulk: boolean;
   /** Exactly maxSteps decisions (benchmarks); otherwise 1..maxSteps. */
   fixedLength?: boolean;
+  /** Ids the target's kernel used lately (idsOfWorld); raw numbers are drawn around them. */
+  nearIds?: readonly number[];
+}
+
+/** The ids of a kernel's world worth aiming raw numbers at. */
+export function idsOfWorld(world: KernelWorld): number[] {
+  return [
+    ...Object.values(world.progIds),
+    ...Object.values(world.linkIds),
+    ...world.progs.map((p) => p.id),
+    ...world.links.map((l) => l.id),
+    ...(world.nextLinkId ? [world.nextLinkId] : []),
+  ];
 }
 
 export interface Generated {
@@ -197,20 +215,30 @@ class Builder {
     const wants = flags & (B | A | ID | L);
     if (!wants && !this.rng.chance(0.05)) return null;
     if (wants && this.rng.chance(0.1)) return null;
-    const byId = (flags & ID) !== 0;
-    // Raw numbers that mean the same on every machine: as fds, the harness's fd layout fixes
-    // them; as ids only 0 and ~0 do (any other id may name some other program of the machine).
-    if (this.rng.chance(0.07)) return { value: this.rng.pick(byId ? [0, 0xffffffff] : [0, 1, 3, 1000, 0xffffffff]) };
-    const wantLink = (flags & L) !== 0;
+    if (this.rng.chance(0.1)) return { value: this.rawNumber() };
+    // Mostly the kind of object the flags ask for; sometimes the other (a link's id where a
+    // program's is read, and the reverse).
+    const wantLink = ((flags & L) !== 0) !== this.rng.chance(0.12);
     const here = wantLink ? state.links.filter((l): l is string => l !== null) : state.progs;
     const anywhere = wantLink ? this.links : this.programs.map((p) => p.name);
     const pool = here.length > 0 && this.rng.chance(0.8) ? here : anywhere.length > 0 ? anywhere : occupants(state);
     if (pool.length === 0) return { value: 0 };
-    const name = this.rng.pick(pool);
-    // Always the form the flags ask for: an id passed as an fd (or an fd as an id) is a number
-    // whose meaning depends on the machine's id counters, so the kernel and the emulator would
-    // differ for no reason in the mprog code.
-    return byId ? { id: name } : { fd: name };
+    return this.reference(this.rng.pick(pool), (flags & ID) !== 0);
+  }
+
+  /** `name` as the form asked for (by id or by fd), or now and then as the other form. */
+  reference(name: string, byId: boolean): Ref {
+    return byId !== this.rng.chance(0.12) ? { id: name } : { fd: name };
+  }
+
+  /** A raw number: the edges, small numbers (fds, a fresh kernel's ids), or one near an id the
+   * target's kernel used lately (its objects, others', the next link's). */
+  rawNumber(): number {
+    const near = this.opts.nearIds ?? [];
+    const kind = this.rng.weighted([['edge', 2], ['small', 3], ['near', near.length > 0 ? 6 : 0]] as const);
+    if (kind === 'edge') return this.rng.pick([0, 1000, 1000000, 0x7fffffff, 0xffffffff]);
+    if (kind === 'small') return this.rng.between(1, 12);
+    return Math.max(0, this.rng.pick(near) + this.rng.between(-3, 3));
   }
 
   attachFields(state: PointState, table: readonly (readonly [number, number])[]) {
@@ -308,8 +336,9 @@ class Builder {
   }
 
   replaceRef(state: PointState): Ref {
-    if (state.progs.length > 0 && this.rng.chance(0.8)) return { fd: this.rng.pick(state.progs) };
-    return this.rng.chance(0.1) ? { value: 0 } : { fd: this.rng.pick(this.regularProgs()) };
+    if (this.rng.chance(0.1)) return { value: this.rawNumber() };
+    if (state.progs.length > 0 && this.rng.chance(0.8)) return this.reference(this.rng.pick(state.progs), false);
+    return this.reference(this.rng.pick([...this.regularProgs(), ...this.links]), false);
   }
 
   linkUpdate(): Step {

@@ -6,13 +6,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Profile, profileForRelease } from '../../emulator/profiles.js';
 import { ModelGapError } from '../../emulator/syscall.js';
+import type { KernelWorld } from '../../emulator/world.js';
 import { type StepDivergence, diffResults } from '../diff.js';
 import { normalise } from '../normalise.js';
 import type { Sequence, StepResult } from '../seq/types.js';
 import { EmulatorTarget, runOnEmulator } from '../targets/emulator.js';
 import { type RunOptions, type Target, TargetError } from '../targets/target.js';
 import { Coverage, type CoverageReport } from './coverage.js';
-import { type Generated, generateSequence } from './generator.js';
+import { type Generated, type GenerateOptions, generateSequence, idsOfWorld } from './generator.js';
 import { cReproducer } from './reproducer-c.js';
 import { shellReproducer } from './reproducer-sh.js';
 import { sequenceToText } from './seqjson.js';
@@ -34,8 +35,14 @@ export interface FuzzOptions {
    * Tests pass deliberately wrong profiles (mutants) here; the CLI only passes real ones.
    */
   profile?: Profile;
+  /** What the emulator is told of the target's world; tests pass a mutant that forgets it. */
+  worldView?: WorldView;
   log?: (line: string) => void;
 }
+
+/** What the emulator is told of the world of the kernel it is compared with. */
+export type WorldView = (world: KernelWorld | undefined) => KernelWorld | undefined;
+const wholeWorld: WorldView = (world) => world;
 
 export interface DivergenceReport {
   /** Index of the generated sequence that diverged (regenerate it with the same seed). */
@@ -97,10 +104,17 @@ export async function targetHasNetkit(target: Target, profile: Profile): Promise
 /** Both sides' normalised results for one sequence. Generated sequences run without the
  * bpftool cross-check (too slow for every one); the ones that diverge are shrunk and reported
  * with it. */
-export async function compare(target: Target, profile: Profile, seq: Sequence, runOpts: RunOptions = {}): Promise<{ target: StepResult[]; emulator: StepResult[]; diff: StepDivergence[] }> {
-  const onTarget = normalise(seq, await target.run(seq, runOpts));
-  const onEmulator = normalise(seq, runOnEmulator(seq, profile));
-  return { target: onTarget, emulator: onEmulator, diff: diffResults(onTarget, onEmulator) };
+export async function compare(
+  target: Target,
+  profile: Profile,
+  seq: Sequence,
+  runOpts: RunOptions = {},
+  view: WorldView = wholeWorld,
+): Promise<{ target: StepResult[]; emulator: StepResult[]; diff: StepDivergence[]; world: KernelWorld | undefined }> {
+  const raw = await target.run(seq, runOpts);
+  const onTarget = normalise(seq, raw);
+  const onEmulator = normalise(seq, runOnEmulator(seq, profile, view(raw.world)));
+  return { target: onTarget, emulator: onEmulator, diff: diffResults(onTarget, onEmulator), world: raw.world };
 }
 
 /** Generated sequences the target works on at once: while it replays one, the next ones are
@@ -119,13 +133,14 @@ export async function* answers(
   profile: Profile,
   generate: (index: number) => Generated,
   more: (index: number) => boolean,
+  view: WorldView = wholeWorld,
 ): AsyncGenerator<Generated & { index: number; answer: Answer | Error }> {
   const inFlight: (Generated & { index: number; answer: Promise<Answer | Error> })[] = [];
   for (let next = 0; ; ) {
     while (inFlight.length < IN_FLIGHT && more(next)) {
       const generated = generate(next);
       // Caught at once: a rejection must not go unhandled while earlier answers are awaited.
-      const answer = compare(target, profile, generated.seq, { crossCheck: false }).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+      const answer = compare(target, profile, generated.seq, { crossCheck: false }, view).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
       inFlight.push({ ...generated, index: next++, answer });
     }
     const head = inFlight.shift();
@@ -134,9 +149,9 @@ export async function* answers(
   }
 }
 
-async function stillDiverges(target: Target, profile: Profile, seq: Sequence): Promise<boolean> {
+async function stillDiverges(target: Target, profile: Profile, seq: Sequence, view: WorldView): Promise<boolean> {
   try {
-    return (await compare(target, profile, seq)).diff.length > 0;
+    return (await compare(target, profile, seq, {}, view)).diff.length > 0;
   } catch (err) {
     // A candidate the target or the model cannot run shows nothing about this divergence.
     if (err instanceof TargetError || err instanceof ModelGapError) return false;
@@ -181,25 +196,28 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const netkit = await targetHasNetkit(opts.target, profile);
   const coverage = new Coverage();
   const deadline = opts.timeMs === undefined ? Infinity : Date.now() + opts.timeMs;
-  const genOpts = { profile, maxSteps: opts.maxSteps, netkit, bulk: true };
+  const view = opts.worldView ?? wholeWorld;
+  // Raw numbers are drawn around the ids the target's kernel used last (known once answers come).
+  const genOpts: GenerateOptions = { profile, maxSteps: opts.maxSteps, netkit, bulk: true, nearIds: [] };
   log(`fuzz: seed ${opts.seed}, target ${opts.target.spec} (${kernel}), emulator profile ${profile.name}${netkit ? '' : ', no netkit on the target'}`);
 
   let divergence: DivergenceReport | null = null;
   let run = 0;
   let skipped = 0;
   const more = (index: number) => index < opts.sequences && Date.now() < deadline;
-  for await (const { index, seq, sizes, answer } of answers(opts.target, profile, (i) => generateSequence(opts.seed, i, genOpts), more)) {
+  for await (const { index, seq, sizes, answer } of answers(opts.target, profile, (i) => generateSequence(opts.seed, i, genOpts), more, view)) {
     if (answer instanceof Error) {
       if (!(answer instanceof ModelGapError)) throw answer;
       skipped++; // the generator made a step the emulator does not model: not a finding
       continue;
     }
     run++;
+    if (answer.world) genOpts.nearIds = idsOfWorld(answer.world);
     coverage.record(seq, answer.target, sizes);
     if (answer.diff.length === 0) continue;
     log(`sequence ${index} (${seq.steps.length} steps) diverges:\n${describeDiff(answer.diff)}\nshrinking against ${opts.target.spec}...`);
-    const shrunk = await shrink(seq, (s) => stillDiverges(opts.target, profile, s));
-    const final = await compare(opts.target, profile, shrunk.seq);
+    const shrunk = await shrink(seq, (s) => stillDiverges(opts.target, profile, s, view));
+    const final = await compare(opts.target, profile, shrunk.seq, {}, view);
     if (final.diff.length === 0) log(`warning: the minimal sequence did not diverge when replayed once more: the target may answer inconsistently`);
     const found = { index, original: seq, minimal: shrunk.seq, shrinkAttempts: shrunk.attempts, targetResults: final.target, emulatorResults: final.emulator, diff: final.diff };
     const written = opts.outDir ? writeArtifacts(opts.outDir, found) : { files: [], shellNote: null };

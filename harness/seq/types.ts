@@ -1,6 +1,8 @@
 // The in-memory form of one mprog-seq/1 file (../shared/spec/mprog-seq.md), after parsing.
 // Names stay symbolic; every number is already what goes into the bpf(2) attr.
 
+import type { KernelWorld } from '../../emulator/world.js';
+
 export type DeviceKind = 'veth' | 'netkit';
 export type ProgramType = 'sched_cls' | 'xdp' | 'cgroup_skb';
 
@@ -190,6 +192,9 @@ export interface RawStepResult {
 /** Everything a target observed while replaying one sequence, with raw kernel numbers. */
 export interface RawSequenceResult {
   kernel: string;
+  /** What the kernel held besides the sequence (ids, outside objects, configuration): the
+   * emulator compared with this target must see the same. Absent for the emulator itself. */
+  world?: KernelWorld;
   /** Kernel id of each program name (after load) and each link name (0: creation failed). */
   progIds: Record<string, number>;
   linkIds: Record<string, number>;

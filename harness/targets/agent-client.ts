@@ -3,6 +3,7 @@
 // cross-checks every full query answer against what bpftool saw in the same netns.
 
 import { BPF_NETKIT_PEER, BPF_NETKIT_PRIMARY, BPF_TCX_EGRESS, BPF_TCX_INGRESS } from '../../emulator/uapi.js';
+import type { KernelWorld } from '../../emulator/world.js';
 import { LOOPBACK_IFINDEX } from '../normalise.js';
 import type {
   DevRef,
@@ -288,6 +289,7 @@ export class AgentClient {
       steps: [],
     };
     const replay: Replay = { raw, bpftool: new Map(), queryIfindex: new Map() };
+    let world: KernelWorld | undefined;
     const ifindexOf = new Map<string, number>([['lo', LOOPBACK_IFINDEX]]);
     const fail = (message: string): TargetError => new TargetError('agent-error', `${seq.file}: ${message}`);
 
@@ -308,6 +310,25 @@ export class AgentClient {
           ifindexOf.set(tok[0]!, ifindex);
           break;
         }
+        case 'W': {
+          const kv = keyValues(tok);
+          if (!/^\d+$/.test(kv.get('next_link') ?? '') || !/^[01]$/.test(kv.get('netkit') ?? '') || !/^\d+(,\d+)*$/.test(kv.get('fds') ?? '')) {
+            throw fail(`bad agent line "${line}"`);
+          }
+          const fds = kv.get('fds')!.split(',').map(Number);
+          world = { progIds: raw.progIds, nextLinkId: Number(kv.get('next_link')), linkIds: {}, progs: [], links: [], fds, netkit: kv.get('netkit') === '1' };
+          break;
+        }
+        case 'O': {
+          const [kind, ...nums] = tok;
+          const [id, type, progId] = nums.map(Number);
+          if (!world || !nums.every((n) => /^\d+$/.test(n)) || (kind === 'prog' ? nums.length !== 2 : kind !== 'link' || nums.length !== 3)) {
+            throw fail(`bad agent line "${line}"`);
+          }
+          if (kind === 'prog') world.progs.push({ id: id!, type: type! });
+          else world.links.push({ id: id!, type: type!, progId: progId! });
+          break;
+        }
         case 'R': {
           const i = Number(tok[0]);
           const step = seq.steps[i];
@@ -316,7 +337,10 @@ export class AgentClient {
           }
           const result = parseResult(step, tok.slice(1), (m) => fail(`step ${i}: ${m} in "${line}"`));
           raw.steps.push(result.step);
-          if (step.op === 'link_create') raw.linkIds[step.link] = result.linkId;
+          if (step.op === 'link_create') {
+            raw.linkIds[step.link] = result.linkId;
+            if (world && result.linkId) world.linkIds[i] = result.linkId;
+          }
           if (step.op === 'query') replay.queryIfindex.set(i, devIfindex(step.dev, ifindexOf));
           break;
         }
@@ -333,6 +357,7 @@ export class AgentClient {
           if (raw.steps.length !== seq.steps.length) {
             throw fail(`the agent finished after ${raw.steps.length} of ${seq.steps.length} steps`);
           }
+          if (world) raw.world = world;
           return replay;
         case 'FAIL': {
           const message = tok.join(' ');
@@ -445,6 +470,16 @@ function checkInt(v: number, what: string): string {
 
 // ---- replies (PROTOCOL.md "Replies") ----
 
+/** `key=value` tokens; a token without `=` is an error the caller reports. */
+function keyValues(tok: string[]): Map<string, string> {
+  const kv = new Map<string, string>();
+  for (const t of tok) {
+    const eq = t.indexOf('=');
+    kv.set(eq <= 0 ? '' : t.slice(0, eq), t.slice(eq + 1));
+  }
+  return kv;
+}
+
 function parseResult(
   step: Step,
   tok: string[],
@@ -452,12 +487,8 @@ function parseResult(
 ): { step: RawStepResult; linkId: number } {
   const ret = Number(tok[0]);
   if (!Number.isInteger(ret)) throw fail('bad return value');
-  const kv = new Map<string, string>();
-  for (const t of tok.slice(1)) {
-    const eq = t.indexOf('=');
-    if (eq <= 0) throw fail(`bad field "${t}"`);
-    kv.set(t.slice(0, eq), t.slice(eq + 1));
-  }
+  const kv = keyValues(tok.slice(1));
+  if (kv.has('')) throw fail(`bad field in "${tok.join(' ')}"`);
   const num = (key: string): number => {
     const v = Number(kv.get(key));
     if (!kv.has(key) || !Number.isInteger(v) || v < 0) throw fail(`missing or bad ${key}=`);

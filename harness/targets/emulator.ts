@@ -17,8 +17,9 @@ import {
   linkUpdate,
 } from '../../emulator/syscall.js';
 import { BPF_PROG_TYPE, type BpfProgType } from '../../emulator/uapi.js';
+import { type KernelWorld, enterWorld } from '../../emulator/world.js';
 import type { DevRef, ProgramType, RawSequenceResult, RawStepResult, Ref, Sequence, Step } from '../seq/types.js';
-import { type Target, TargetError } from './target.js';
+import { type RunOptions, type Target, TargetError } from './target.js';
 
 /** A reference to an object whose fd is closed or was never opened: a number no fd has. */
 export const CLOSED_FD_BASE = 1000000;
@@ -39,12 +40,19 @@ class EmulatorRun {
   private readonly objIndex = new Map<string, number>();
   readonly raw: RawSequenceResult;
 
-  constructor(seq: Sequence, profile: Profile) {
-    this.k = new Kernel(profile);
+  constructor(
+    seq: Sequence,
+    profile: Profile,
+    private readonly world: KernelWorld | undefined,
+  ) {
+    this.k = new Kernel(profile, world?.netkit);
     this.raw = { kernel: `emulator:${profile.name}`, progIds: {}, linkIds: {}, devNames: {}, steps: [] };
     [...seq.programs.map((p) => p.name), ...seq.links].forEach((name, i) => this.objIndex.set(name, i));
     for (const dev of seq.devices) this.createPair(dev.kind, dev.name, dev.peer);
+    if (world) enterWorld(this.k, world);
     for (const prog of seq.programs) {
+      const id = world?.progIds[prog.name];
+      if (id) this.k.progIdr.setCursor(id); // the kernel's counter, as other loads left it
       const fd = bpfProgLoad(this.k, PROG_TYPES[prog.type], prog.name);
       this.fds.set(prog.name, fd);
       const file = this.k.files.get(fd);
@@ -87,7 +95,7 @@ class EmulatorRun {
     return ret;
   }
 
-  step(step: Step): RawStepResult {
+  step(step: Step, index: number): RawStepResult {
     switch (step.op) {
       case 'prog_attach':
       case 'prog_detach': {
@@ -103,6 +111,8 @@ class EmulatorRun {
         return { ret: step.op === 'prog_attach' ? bpfProgAttach(this.k, attr) : bpfProgDetach(this.k, attr) };
       }
       case 'link_create': {
+        const id = this.world?.linkIds[index];
+        if (id) this.k.linkIdr.setCursor(id);
         const ret = linkCreate(this.k, {
           prog_fd: this.fd(step.prog),
           target_ifindex: this.ifindex(step.dev),
@@ -158,10 +168,10 @@ class EmulatorRun {
   }
 }
 
-/** Replays `seq` on a fresh emulated kernel of `profile`. */
-export function runOnEmulator(seq: Sequence, profile: Profile): RawSequenceResult {
-  const run = new EmulatorRun(seq, profile);
-  for (const step of seq.steps) run.raw.steps.push(run.step(step));
+/** Replays `seq` on an emulated kernel of `profile`: freshly booted, or in `world`. */
+export function runOnEmulator(seq: Sequence, profile: Profile, world?: KernelWorld): RawSequenceResult {
+  const run = new EmulatorRun(seq, profile, world);
+  seq.steps.forEach((step, i) => run.raw.steps.push(run.step(step, i)));
   return run.raw;
 }
 
@@ -183,8 +193,8 @@ export class EmulatorTarget implements Target {
     return this.spec;
   }
 
-  async run(seq: Sequence): Promise<RawSequenceResult> {
-    return runOnEmulator(seq, this.profile);
+  async run(seq: Sequence, opts: RunOptions = {}): Promise<RawSequenceResult> {
+    return runOnEmulator(seq, this.profile, opts.world);
   }
 
   async close(): Promise<void> {}

@@ -1,8 +1,11 @@
+import type { KernelWorld } from '../../emulator/world.js';
 import type { RawSequenceResult, Sequence } from '../seq/types.js';
 
 export interface RunOptions {
   /** Compare every query with `bpftool net show` where the target can (default true). */
   crossCheck?: boolean;
+  /** The emulator: the world of the kernel it is compared with (default: a freshly booted one). */
+  world?: KernelWorld;
 }
 
 /**

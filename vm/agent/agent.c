@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -809,6 +811,175 @@ static void run_step(struct sequence *s, int i)
 	}
 }
 
+/* ---- the sequence's world (PROTOCOL.md "World") ---- */
+
+/* Moves an fd of the agent's own above the ones a sequence's objects get; -1 on failure. */
+static int agent_fd(int fd)
+{
+	int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, CHANNEL_FD_MIN);
+
+	if (fd >= 0)
+		close(fd);
+	return high;
+}
+
+
+/*
+ * Prog and link ids are the kernel's, global to it, and a sequence may name any number: what the
+ * kernel answers then depends on which objects exist and on the ids it hands out. A sequence runs
+ * its programs' loads and its steps holding world.lock, so no other sequence of this agent makes
+ * or frees a bpf object meanwhile, and it reports what exists outside it when it starts.
+ * Sequences still build their netns and devices side by side.
+ */
+#define WORLD_IDS_MAX 4096
+
+struct world {
+	pthread_mutex_t lock; /* robust: a sequence that dies holding it does not stop the others */
+	/* Ids of the programs of sequences whose netns is held (see hold_netns): they may still be
+	 * attached there, and go when that netns is torn down. */
+	uint32_t n_held_ids;
+	uint32_t held_ids[WORLD_IDS_MAX];
+};
+
+static struct world *world;
+/* The agent's flow dissector program: a netns link of it shows the id the link idr gives next. */
+static int probe_prog_fd = -1;
+/* CONFIG_NETKIT, as the kernel answers for it (see probe_netkit). */
+static int netkit_built;
+static int world_locked;
+
+/* link_create of netkit on lo: ENXIO (not a netkit device) with netkit built, EINVAL from its stub without. */
+static int probe_netkit(void)
+{
+	int fd = prog_load(BPF_PROG_TYPE_SCHED_CLS, "netkitprobe");
+	struct attr_link_create a = { .prog_fd = (uint32_t)fd, .target_ifindex = 1, .attach_type = BPF_NETKIT_PRIMARY };
+	long ret = fd < 0 ? fd : sys_bpf(BPF_LINK_CREATE, &a, sizeof(a));
+
+	if (ret >= 0)
+		close((int)ret);
+	if (fd >= 0)
+		close(fd);
+	return ret == -ENXIO;
+}
+
+static void world_init(void)
+{
+	pthread_mutexattr_t attr;
+
+	world = mmap(NULL, sizeof(*world), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (world == MAP_FAILED) {
+		perror("mprog-agent: mmap");
+		exit(1);
+	}
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&world->lock, &attr);
+	probe_prog_fd = agent_fd(prog_load(BPF_PROG_TYPE_FLOW_DISSECTOR, "linkidprobe"));
+	netkit_built = probe_netkit();
+}
+
+static void world_lock(void)
+{
+	int ret = pthread_mutex_lock(&world->lock);
+
+	if (ret == EOWNERDEAD) /* that sequence's objects went with its process */
+		ret = pthread_mutex_consistent(&world->lock);
+	world_locked = ret == 0;
+}
+
+/* Closes every fd from 3 up but `keep`. */
+static void close_fds_but(int keep)
+{
+	if (keep > 3)
+		close_range(3, (unsigned)keep - 1, 0);
+	close_range((unsigned)(keep < 3 ? 3 : keep + 1), ~0u, 0);
+}
+
+/* The end of a sequence's turn: its objects are freed (their fds closed) before the next one looks. */
+static void world_unlock(void)
+{
+	close_fds_but(out_fd);
+	if (world_locked)
+		pthread_mutex_unlock(&world->lock);
+	world_locked = 0;
+}
+
+/* One past the id of a link made and dropped at once: the id the next link gets (idr_alloc_cyclic); 0 if unknown. */
+static uint32_t probe_next_link_id(void)
+{
+	int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	struct attr_link_create a = { .prog_fd = (uint32_t)probe_prog_fd, .target_ifindex = (uint32_t)ns, .attach_type = BPF_FLOW_DISSECTOR };
+	long fd = ns >= 0 && probe_prog_fd >= 0 ? sys_bpf(BPF_LINK_CREATE, &a, sizeof(a)) : -1;
+	struct link_info_net info;
+	uint32_t next = fd >= 0 && link_info((int)fd, &info) == 0 ? info.id + 1 : 0;
+
+	if (fd >= 0)
+		close((int)fd);
+	if (ns >= 0)
+		close(ns);
+	return next;
+}
+
+/* The next existing prog or link id after `id` (BPF_*_GET_NEXT_ID); 0 at the end. */
+static uint32_t next_id(int cmd, uint32_t id)
+{
+	struct attr_get_id a = { .id = id };
+
+	return sys_bpf(cmd, &a, sizeof(a)) ? 0 : a.next_id;
+}
+
+static int fd_by_id(int cmd, uint32_t id)
+{
+	struct attr_get_id a = { .id = id };
+
+	return (int)sys_bpf(cmd, &a, sizeof(a));
+}
+
+static int own_prog(const struct sequence *s, uint32_t id)
+{
+	for (int o = 0; o < s->n_objects; o++)
+		if (!s->objects[o].is_link && s->objects[o].id == id)
+			return 1;
+	return 0;
+}
+
+/* W and O lines: the ids and objects of the kernel this sequence runs in, outside the sequence. */
+static void reply_world(const struct sequence *s, uint32_t next_link_id)
+{
+	reply("W next_link=%u netkit=%d fds=%d", next_link_id, netkit_built, out_fd);
+	for (uint32_t id = next_id(BPF_PROG_GET_NEXT_ID, 0); id; id = next_id(BPF_PROG_GET_NEXT_ID, id)) {
+		struct prog_info_head info = { 0 };
+		struct attr_info a = { .info_len = sizeof(info), .info = ptr(&info) };
+		int fd = own_prog(s, id) ? -1 : fd_by_id(BPF_PROG_GET_FD_BY_ID, id);
+
+		if (fd < 0)
+			continue;
+		a.bpf_fd = (uint32_t)fd;
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)) == 0)
+			reply("O prog %u %u", id, info.type);
+		close(fd);
+	}
+	for (uint32_t id = next_id(BPF_LINK_GET_NEXT_ID, 0); id; id = next_id(BPF_LINK_GET_NEXT_ID, id)) {
+		struct link_info_net info;
+		int fd = fd_by_id(BPF_LINK_GET_FD_BY_ID, id);
+
+		if (fd < 0)
+			continue;
+		if (link_info(fd, &info) == 0)
+			reply("O link %u %u %u", id, info.type, info.prog_id);
+		close(fd);
+	}
+}
+
+/* This sequence's programs stay alive while attached in its netns, which the parent holds. */
+static void world_hold_ids(const struct sequence *s)
+{
+	for (int o = 0; o < s->n_objects && world->n_held_ids < WORLD_IDS_MAX; o++)
+		if (!s->objects[o].is_link && s->objects[o].id)
+			world->held_ids[world->n_held_ids++] = s->objects[o].id;
+}
+
 /* ---- per-sequence child ---- */
 
 /* Exit status of a child that already answered FAIL itself. */
@@ -823,6 +994,7 @@ static void child_fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	world_unlock();
 	reply("FAIL %s", msg);
 	flush_held();
 	_exit(CHILD_REPORTED);
@@ -854,6 +1026,8 @@ static void child_devices(const char *kind, const char *name, const char *peer)
 
 static void child_sequence(struct sequence *s)
 {
+	uint32_t next_link_id;
+
 	bpftool_wanted = !s->no_bpftool;
 	holding = 1;
 	child_netns();
@@ -861,6 +1035,9 @@ static void child_sequence(struct sequence *s)
 		child_devices(s->devices[d].kind, s->devices[d].name, s->devices[d].peer);
 		reply_devices(s->devices[d].name, s->devices[d].peer);
 	}
+	world_lock();
+	next_link_id = probe_next_link_id();
+	close_fds_but(out_fd); /* the agent's fds: a sequence's numbers must not find them */
 	for (int o = 0; o < s->n_objects; o++) {
 		struct object *obj = &s->objects[o];
 		int fd;
@@ -874,8 +1051,11 @@ static void child_sequence(struct sequence *s)
 		obj->id = prog_id(fd);
 		reply("P %d %u", o, obj->id);
 	}
+	world_hold_ids(s);
+	reply_world(s, next_link_id);
 	for (int i = 0; i < s->n_steps; i++)
 		run_step(s, i);
+	world_unlock();
 	reply("DONE");
 	flush_held();
 	_exit(0);
@@ -918,16 +1098,6 @@ static void child_rawbench(uint64_t n)
 static int held_netns[NETNS_BATCH];
 static int n_held_netns;
 
-/* Moves an fd of the agent's own above the ones a sequence's objects get; -1 on failure. */
-static int agent_fd(int fd)
-{
-	int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, CHANNEL_FD_MIN);
-
-	if (fd >= 0)
-		close(fd);
-	return high;
-}
-
 static void hold_netns(pid_t pid, int ready)
 {
 	char path[64], byte;
@@ -936,12 +1106,37 @@ static void hold_netns(pid_t pid, int ready)
 		return; /* the child failed before it had a netns */
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	held_netns[n_held_netns] = agent_fd(open(path, O_RDONLY | O_CLOEXEC));
-	if (held_netns[n_held_netns] < 0)
-		return;
-	if (++n_held_netns < NETNS_BATCH)
-		return;
+	if (held_netns[n_held_netns] >= 0)
+		n_held_netns++;
+}
+
+/* Waits (10 s at most) until no program has `id`. */
+static void wait_prog_gone(uint32_t id)
+{
+	const struct timespec ms = { .tv_nsec = 1000000 };
+
+	for (int k = 0; k < 10000; k++) {
+		int fd = fd_by_id(BPF_PROG_GET_FD_BY_ID, id);
+
+		if (fd < 0)
+			return;
+		close(fd);
+		nanosleep(&ms, NULL);
+	}
+}
+
+/*
+ * Lets the held namespaces go and waits until the kernel has torn them down, so that their
+ * programs do not vanish while a later sequence runs: every sequence sees a world that changes
+ * only through its own calls. No sequence runs meanwhile (the caller finished them all).
+ */
+static void release_held_netns(void)
+{
 	while (n_held_netns)
 		close(held_netns[--n_held_netns]);
+	for (uint32_t i = 0; i < world->n_held_ids; i++)
+		wait_prog_gone(world->held_ids[i]);
+	world->n_held_ids = 0;
 }
 
 /*
@@ -1049,9 +1244,14 @@ static void finish_jobs(void)
 /* Runs fn(arg) in a child, as the next job; a child that died without answering is answered FAIL for. */
 static void start_job(void (*fn)(void *), void *arg)
 {
-	struct job *job = job_at(n_jobs++);
+	struct job *job;
 	int ready[2] = { -1, -1 }, answer[2] = { -1, -1 };
 
+	if (n_held_netns == NETNS_BATCH) {
+		finish_jobs();
+		release_held_netns();
+	}
+	job = job_at(n_jobs++);
 	*job = (struct job){ .answer_fd = -1 };
 	if (pipe2(ready, O_CLOEXEC) < 0 || (ready[0] = agent_fd(ready[0])) < 0 || (ready[1] = agent_fd(ready[1])) < 0 ||
 	    pipe2(answer, O_CLOEXEC) < 0 || (answer[0] = agent_fd(answer[0])) < 0 || (answer[1] = agent_fd(answer[1])) < 0) {
@@ -1248,6 +1448,7 @@ int main(int argc, char **argv)
 	close_inherited();
 	if (hold_keys)
 		hold_tcx_keys();
+	world_init();
 
 	reply("READY");
 	for (;;) {

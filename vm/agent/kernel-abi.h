@@ -35,10 +35,14 @@ enum bpf_cmd {
 	BPF_PROG_LOAD = 5,
 	BPF_PROG_ATTACH = 8,
 	BPF_PROG_DETACH = 9,
+	BPF_PROG_GET_NEXT_ID = 11,
+	BPF_PROG_GET_FD_BY_ID = 13,
 	BPF_OBJ_GET_INFO_BY_FD = 15,
 	BPF_PROG_QUERY = 16,
 	BPF_LINK_CREATE = 28,
 	BPF_LINK_UPDATE = 29,
+	BPF_LINK_GET_FD_BY_ID = 30,
+	BPF_LINK_GET_NEXT_ID = 31,
 	BPF_LINK_DETACH = 34,
 };
 
@@ -46,10 +50,13 @@ enum bpf_prog_type {
 	BPF_PROG_TYPE_SCHED_CLS = 3,
 	BPF_PROG_TYPE_XDP = 6,
 	BPF_PROG_TYPE_CGROUP_SKB = 8,
+	BPF_PROG_TYPE_FLOW_DISSECTOR = 22,
 };
 
+#define BPF_FLOW_DISSECTOR 17
 #define BPF_TCX_INGRESS 46
 #define BPF_TCX_EGRESS 47
+#define BPF_NETKIT_PRIMARY 54
 #define BPF_OBJ_NAME_LEN 16
 
 struct bpf_insn {
@@ -113,6 +120,12 @@ struct attr_link_create { /* the tcx / netkit member of the link_create union */
 	uint32_t relative; /* relative_fd | relative_id */
 	uint32_t pad;
 	uint64_t expected_revision;
+};
+
+struct attr_get_id { /* BPF_*_GET_NEXT_ID (start_id, next_id) and BPF_*_GET_FD_BY_ID (id) */
+	uint32_t id;
+	uint32_t next_id;
+	uint32_t open_flags;
 };
 
 struct attr_link_update {

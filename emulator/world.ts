@@ -1,0 +1,73 @@
+// What a real kernel holds that a sequence does not make itself, and that its answers depend on:
+// the ids the kernel hands out, the bpf objects and fds that exist outside the sequence, and the
+// kernel's configuration. The harness reads it from the kernel it compares with (the agent
+// reports it, vm/agent/PROTOCOL.md "World"); without one the emulator stands for a freshly
+// booted kernel: ids from 1, nothing outside the sequence.
+
+import type { Kernel } from './kernel.js';
+import { BpfLink, type BpfLinkOps } from './link.js';
+import { BpfProg } from './prog.js';
+import type { BpfProgType } from './uapi.js';
+
+export interface OutsideProg {
+  id: number;
+  type: number;
+}
+
+export interface OutsideLink {
+  id: number;
+  /** enum bpf_link_type. */
+  type: number;
+  progId: number;
+}
+
+export interface KernelWorld {
+  /** The kernel id of each of the sequence's programs, by name. */
+  progIds: Record<string, number>;
+  /** The id the link idr hands out next when the steps begin; 0: unknown (then the emulator's own). */
+  nextLinkId: number;
+  /** The id the kernel gave the link of each successful link_create step, by step index: other
+   * processes may take ids between steps. */
+  linkIds: Record<number, number>;
+  /** Programs and links that exist outside the sequence. */
+  progs: OutsideProg[];
+  links: OutsideLink[];
+  /** fds open in the sequence's process besides its objects' (none of them a bpf object). */
+  fds: number[];
+  /** CONFIG_NETKIT: without it netkit's bpf(2) entry points are stubs that answer EINVAL. */
+  netkit: boolean;
+}
+
+/** An object outside the sequence is reached only by id, as a relative: nothing of the sequence
+ * can hold its fd, so nothing of the sequence can detach, update or release it. */
+const outsideLinkOps: BpfLinkOps = {
+  release: () => outsideOnly(),
+  detach: () => outsideOnly(),
+  updateProg: () => outsideOnly(),
+  fillInfo: () => outsideOnly(),
+};
+
+function outsideOnly(): never {
+  throw new Error('emulator: a link outside the sequence was operated on through an fd the sequence cannot have');
+}
+
+/** Puts the world's outside objects, fds and link id cursor into a kernel before the sequence's
+ * programs load. */
+export function enterWorld(k: Kernel, world: KernelWorld): void {
+  const progs = new Map<number, BpfProg>();
+  for (const p of world.progs) {
+    const prog = new BpfProg(p.type as BpfProgType, '');
+    prog.id = p.id;
+    k.progIdr.allocAt(p.id, prog);
+    progs.set(p.id, prog);
+  }
+  for (const l of world.links) {
+    // A link's program exists while the link does; a program freed between the two looks-ups
+    // (another process) stands in as one of no type.
+    const link = new BpfLink(l.type, outsideLinkOps, progs.get(l.progId) ?? new BpfProg(0 as BpfProgType, ''));
+    link.id = l.id;
+    k.linkIdr.allocAt(l.id, link);
+  }
+  for (const fd of world.fds) k.files.installAt(fd, { kind: 'other' });
+  if (world.nextLinkId) k.linkIdr.setCursor(world.nextLinkId);
+}
