@@ -27,10 +27,16 @@ function fragmentPath(): string {
 }
 
 /** Builds (or finds in the cache) kernel `mprog-<series>` for `arch`. */
-export async function mprogKernel(label: string, series: string, arch: Arch): Promise<PreparedKernel> {
-  const apt = new PrivateApt();
+/** The newest linux-source-<series> on the mirror, if any. */
+export async function kernelSource(series: string, apt: PrivateApt): Promise<Available | undefined> {
   // linux-source is Architecture: all; madison lists it under every arch's Packages.
   const [pkg] = await apt.available([`linux-source-${series}`], 'amd64');
+  return pkg;
+}
+
+export async function mprogKernel(label: string, series: string, arch: Arch): Promise<PreparedKernel> {
+  const apt = new PrivateApt();
+  const pkg = await kernelSource(series, apt);
   if (!pkg) throw new Error(`kernel ${label} (${arch}): the Debian mirror has no linux-source-${series} to build it from`);
   const fragment = readFileSync(fragmentPath());
   const key = createHash('sha256').update(pkg.version).update(fragment).update(arch).digest('hex').slice(0, 12);

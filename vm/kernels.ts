@@ -38,22 +38,23 @@ function cloudImage(name: string, arch: Arch): { series: string } | null {
   return m && m[2] === debArch(arch) ? { series: m[1]! } : null;
 }
 
-async function cloudImages(apt: PrivateApt, major: string, arch: Arch): Promise<Available[]> {
-  const names = (await apt.search(`^linux-image-${major}\\.[0-9]+.*-cloud-${debArch(arch)}`)).filter((n) => cloudImage(n, arch));
+/** The cloud image packages of one major version (null: every version) for the arch. */
+async function cloudImages(apt: PrivateApt, major: string | null, arch: Arch): Promise<Available[]> {
+  const names = (await apt.search(`^linux-image-${major ?? '[0-9]+'}\\.[0-9]+.*-cloud-${debArch(arch)}`)).filter((n) => cloudImage(n, arch));
   return apt.available(names, debArch(arch));
 }
 
-/** Every series of a major version the mirror has for the arch, e.g. debianSeries('7') → ['7.0', '7.1', ...]. */
-async function debianSeries(major: string, arch: Arch, apt = new PrivateApt()): Promise<string[]> {
+/** Every series of a major version (null: of every version) the mirror has for the arch, e.g. debianSeries('7') → ['7.0', '7.1', ...]. */
+export async function debianSeries(major: string | null, arch: Arch, apt = new PrivateApt()): Promise<string[]> {
   const series = new Set((await cloudImages(apt, major, arch)).map((p) => cloudImage(p.name, arch)!.series));
-  return [...series].sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
+  return [...series].sort(compareDebVersions);
 }
 
 /**
  * The packages of a series, newest first; at equal versions the -unsigned one first (the same
  * kernel without the EFI signature).
  */
-async function seriesCandidates(series: string, arch: Arch, apt = new PrivateApt()): Promise<Available[]> {
+export async function seriesCandidates(series: string, arch: Arch, apt = new PrivateApt()): Promise<Available[]> {
   const major = series.split('.')[0]!;
   const all = (await cloudImages(apt, major, arch)).filter((p) => cloudImage(p.name, arch)!.series === series);
   const unsignedFirst = (p: Available) => (p.name.endsWith('-unsigned') ? 0 : 1);
@@ -69,7 +70,7 @@ async function seriesCandidates(series: string, arch: Arch, apt = new PrivateApt
 }
 
 /** How many versions of a series to try, newest first, before giving up. */
-const MAX_CANDIDATES = 3;
+export const MAX_CANDIDATES = 3;
 
 /** Prepares `label` (`debian-X.Y`, `mprog-X.Y` or a path to a bzImage/Image) for `arch`. */
 export async function prepareKernel(label: string, arch: Arch, opts: { modulesDir?: string } = {}): Promise<PreparedKernel> {
@@ -122,7 +123,7 @@ async function debianKernel(label: string, pkg: Available, arch: Arch, apt: Priv
  * The packages holding one kernel: the image package itself (up to 6.12 it has everything) and,
  * from 7.x on, the linux-binary/-modules/-base packages of the same release it depends on.
  */
-async function kernelPackages(pkg: Available, apt: PrivateApt): Promise<Available[]> {
+export async function kernelPackages(pkg: Available, apt: PrivateApt): Promise<Available[]> {
   const release = pkg.name.replace(/^linux-image-/, '').replace(/-unsigned$/, '');
   const parts = dependsOf(await apt.show(pkg)).filter((d) => d === `linux-binary-${release}` || d === `linux-modules-${release}` || d === `linux-base-${release}`);
   const found = await apt.available(parts, pkg.debArch);

@@ -1,38 +1,46 @@
 // The `mprog` command.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { PROFILES, type Profile, findProfile } from '../../emulator/profiles.js';
-import { runConformCommand, runMergeCommand } from '../conform/cli.js';
+import { CONFORM_HELP, MERGE_HELP, runConformCommand, runMergeCommand } from '../conform/cli.js';
 import { runFuzz } from '../fuzz/cli.js';
 import { TargetError } from '../targets/target.js';
-import { runReplay } from './replay.js';
+import { repoRoot } from '../../vm/paths.js';
+import { KERNELS_HELP, runKernels } from './kernels.js';
+import { REPLAY_HELP, runReplay } from './replay.js';
 
-const USAGE = `usage: mprog <command> [options]
+const USAGE = `usage: mprog <command> [options]       mprog <command> --help: its options
 
 commands:
-  replay --target TARGET [--json] [--modules DIR] FILE...
-                                            replay mprog-seq/1 files on one target
-                                            TARGET: emulator[:PROFILE], host, qemu:KERNEL:ARCH
-                                            (KERNEL: debian-X.Y, mprog-X.Y = built here from
-                                            Debian's linux-source-X.Y, or a kernel image;
-                                            --modules: that image's modules directory)
-  fuzz --target TARGET [--seed S] [--sequences N] [--max-steps M] [--time T] [--out DIR] [--profile P]
-                                            generate sequences, compare TARGET with the emulator,
-                                            shrink a divergence and write reproducers to DIR
-  conform [--kernel K,...] [--arch A,...] [--host] [--profile P] [--out DIR]
-          [--jobs N] [--shard I/N] [--resume] [--modules DIR] [CORPUS...]
-                                            replay a corpus on kernels and on the emulator
-                                            (profile from each kernel's release unless --profile),
-                                            diff every step; K: debian-X.Y, mprog-X.Y or a kernel image,
-                                            A: x86_64, arm64 (default: debian-6.12 on x86_64;
-                                            --host alone runs only this machine's kernel);
-                                            CORPUS: files or dirs (default: test/sequences, corpus);
-                                            writes results.jsonl, junit.xml, results.tap,
-                                            summary.md to DIR (default: out/conform)
-  merge DIR... [--out DIR]                  join the output dirs of shards into one report
+  replay    replay mprog-seq/1 files on one target (emulator, host, qemu:KERNEL:ARCH)
+  conform   replay a corpus on kernels and on the emulator and diff every step
+  merge     join the output directories of conform's shards into one report
+  fuzz      generate sequences, compare a target with the emulator, write reproducers
+  kernels   list the kernels the harness can boot here, per arch, and which are usable
+
+  --version  print mprog's version      --help  print this
 
 exit status: 0 ok, 1 an expect failed or a divergence, 2 bad input or unusable target,
              3 a kernel crashed or hung (conform, merge)`;
+
+// harness/fuzz/cli.ts parses fuzz's options but does not take a help text yet: it is kept here.
+const FUZZ_HELP = `usage: mprog fuzz --target TARGET [--seed S] [--sequences N] [--max-steps M] [--time T]
+                  [--out DIR] [--profile P]
+
+Generate sequences, replay each on TARGET and on the emulator, and on the first divergence
+shrink it and write the minimal sequence with C and shell reproducers to DIR.
+
+  --target TARGET  emulator[:PROFILE], host, qemu:KERNEL:ARCH (e.g. qemu:mprog-6.12:x86_64)
+  --seed S         the generator's seed (default: from the clock, printed)
+  --sequences N    how many sequences (default 1000)
+  --max-steps M    steps per sequence at most (default 20)
+  --time T         stop after T (90, 90s, 5m, 1h) even if N sequences are not done
+  --out DIR        where findings and coverage.json go (default out/fuzz)
+  --profile P      the emulator profile (default: from the target's kernel release)
+
+exit status: 0 no divergence, 1 a divergence (reproducers written), 2 bad input or unusable target`;
 
 /**
  * Says on stderr why `spec` could not answer: the message (prefixed with the target unless it
@@ -47,6 +55,11 @@ export function reportTargetError(spec: string, err: Error): void {
 /** A usage mistake: reported with the usage text, exit 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** An integer option of at least `min`, or undefined when not given. */
@@ -66,29 +79,39 @@ export function profileOption(name: string | undefined): Profile | undefined {
   return profile;
 }
 
+/** Each command: where it runs, and its help (kept beside the code that parses its options). */
+const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help: string }> = {
+  replay: { run: runReplay, help: REPLAY_HELP },
+  conform: { run: runConformCommand, help: CONFORM_HELP },
+  merge: { run: runMergeCommand, help: MERGE_HELP },
+  fuzz: { run: runFuzz, help: FUZZ_HELP },
+  kernels: { run: runKernels, help: KERNELS_HELP },
+};
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command ? 0 : 2;
+  }
+  if (command === '--version') {
+    process.stdout.write(`mprog ${version()}\n`);
+    return 0;
+  }
+  const cmd = Object.hasOwn(COMMANDS, command) ? COMMANDS[command]! : undefined;
+  if (!cmd) {
+    process.stderr.write(`mprog: unknown command "${command}"\n${USAGE}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${cmd.help}\n`);
+    return 0;
+  }
   try {
-    switch (command) {
-      case 'replay':
-        return await runReplay(rest);
-      case 'fuzz':
-        return await runFuzz(rest);
-      case 'conform':
-        return await runConformCommand(rest);
-      case 'merge':
-        return await runMergeCommand(rest);
-      case undefined:
-      case '-h':
-      case '--help':
-        process.stdout.write(`${USAGE}\n`);
-        return command ? 0 : 2;
-      default:
-        throw new UsageError(`unknown command "${command}"`);
-    }
+    return await cmd.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`mprog: ${err.message}\n${USAGE}\n`);
+      process.stderr.write(`mprog ${command}: ${err.message}\n${cmd.help}\n`);
       return 2;
     }
     throw err;

@@ -8,6 +8,18 @@ import { TargetError } from '../targets/target.js';
 import { ModelGapError } from '../../emulator/syscall.js';
 import { UsageError, parseOptions, reportTargetError } from './main.js';
 
+export const REPLAY_HELP = `usage: mprog replay --target TARGET [--json] [--modules DIR] FILE...
+
+Replay mprog-seq/1 files on one target, print the normalised results and check each step's expect.
+
+  --target TARGET  emulator[:PROFILE], host (the running kernel; root), or qemu:KERNEL:ARCH with
+                   KERNEL debian-X.Y, mprog-X.Y (built here from Debian's linux-source-X.Y) or
+                   a kernel image, ARCH x86_64 or arm64 (mprog kernels lists them)
+  --json           the results as JSON
+  --modules DIR    the modules directory of a kernel image given by path
+
+exit status: 0 every expect held, 1 an expect failed, 2 bad input or unusable target`;
+
 export async function runReplay(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(args, {
     target: { type: 'string' },

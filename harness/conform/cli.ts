@@ -12,6 +12,36 @@ import type { Report } from './report.js';
 import { DEFAULT_OUT, runConform } from './run.js';
 import { Progress, renderReport } from './terminal.js';
 
+export const CONFORM_HELP = `usage: mprog conform [--kernel K,...] [--arch A,...] [--host] [--profile P] [--out DIR]
+                     [--jobs N] [--shard I/N] [--resume] [--modules DIR] [CORPUS...]
+
+Replay a corpus on kernels and on the emulator (profile from each kernel's release) and diff
+every step.
+
+  --kernel K     debian-X.Y, mprog-X.Y or a kernel image (default debian-6.12; mprog kernels
+                 lists what the mirror has)
+  --arch A       x86_64, arm64 (default x86_64)
+  --host         also the running kernel (alone: only it)
+  --profile P    one emulator profile for every target instead
+  --out DIR      writes results.jsonl, junit.xml, results.tap, summary.md (default out/conform)
+  --jobs N       targets at once (default: the number of cores)
+  --shard I/N    only the I-th of N round-robin parts of the corpus (join with mprog merge)
+  --resume       continue the run in DIR, skipping what it finished
+  --modules DIR  the modules directory of a kernel image given by path
+  CORPUS         files or directories (default: test/sequences and corpus)
+
+exit status: 0 all agree, 1 a divergence or failed expect, 2 bad input or unusable target,
+             3 a kernel crashed or hung`;
+
+export const MERGE_HELP = `usage: mprog merge DIR... [--out DIR]
+
+Join the output directories of several conform runs (the shards of one run, made on different
+machines) into one output directory with one report.
+
+  --out DIR  where the merged results.jsonl and reports go (default out/conform)
+
+exit status: as conform's, for the merged report; 2 when the runs cannot be merged`;
+
 /** "a,b" and repeated flags alike. */
 function list(values: string[] | undefined): string[] {
   return (values ?? []).flatMap((v) => v.split(',')).filter((v) => v !== '');
