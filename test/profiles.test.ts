@@ -2,6 +2,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { PROFILES, findProfile, profileForRelease } from '../emulator/profiles.js';
+import { BadInput } from '../harness/conform/records.js';
+import { loadCorpus } from '../harness/conform/plan.js';
+import { checkExpects } from '../harness/replay.js';
 import { normalise } from '../harness/normalise.js';
 import { parseSequenceText } from '../harness/seq/parse.js';
 import { runOnEmulator } from '../harness/targets/emulator.js';
@@ -53,5 +56,17 @@ describe('profiles differ where the kernels do', () => {
   it('6.12 and 7.2 have both', () => {
     expect(outcome('6.12')).toEqual(['ok', 'ok', 'ok']);
     expect(outcome('7.2')).toEqual(['ok', 'ok', 'ok']);
+  });
+});
+
+describe('the corpus expectations', () => {
+  it('hold on every profile with tcx (steps whose answer changed between versions carry none)', () => {
+    const corpus = loadCorpus(['corpus/tcx', 'corpus/ids']);
+    if (corpus instanceof BadInput) throw new Error(corpus.message);
+    for (const profile of PROFILES.filter((p) => p.tcx)) {
+      for (const s of corpus) {
+        expect({ profile: profile.name, file: s.file, failures: checkExpects(s, normalise(s, runOnEmulator(s, profile))) }).toEqual({ profile: profile.name, file: s.file, failures: [] });
+      }
+    }
   });
 });

@@ -54,6 +54,8 @@ export interface DivergenceReport {
   targetResults: StepResult[];
   emulatorResults: StepResult[];
   diff: StepDivergence[];
+  /** The target's world for the minimal sequence, as the emulator saw it. */
+  world: KernelWorld | undefined;
   /** Artifacts written (paths), and why there is no shell script when there is none. */
   files: string[];
   shellNote: string | null;
@@ -185,7 +187,7 @@ function writeArtifacts(outDir: string, d: Omit<DivergenceReport, 'files' | 'she
     shellNote = `no shell reproducer: ${sh.inexpressible.join('; ')}`;
     write('repro.sh.missing', ['no shell reproducer (bpftool/ip cannot express every step):', ...sh.inexpressible].join('\n  ') + '\n');
   }
-  write('divergence.json', `${JSON.stringify({ diff: d.diff, target: d.targetResults, emulator: d.emulatorResults, shellNote }, null, 2)}\n`);
+  write('divergence.json', `${JSON.stringify({ diff: d.diff, target: d.targetResults, emulator: d.emulatorResults, world: d.world ?? null, shellNote }, null, 2)}\n`);
   return { files, shellNote };
 }
 
@@ -219,7 +221,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     const shrunk = await shrink(seq, (s) => stillDiverges(opts.target, profile, s, view));
     const final = await compare(opts.target, profile, shrunk.seq, {}, view);
     if (final.diff.length === 0) log(`warning: the minimal sequence did not diverge when replayed once more: the target may answer inconsistently`);
-    const found = { index, original: seq, minimal: shrunk.seq, shrinkAttempts: shrunk.attempts, targetResults: final.target, emulatorResults: final.emulator, diff: final.diff };
+    const found = { index, original: seq, minimal: shrunk.seq, shrinkAttempts: shrunk.attempts, targetResults: final.target, emulatorResults: final.emulator, diff: final.diff, world: view(final.world) };
     const written = opts.outDir ? writeArtifacts(opts.outDir, found) : { files: [], shellNote: null };
     divergence = { ...found, ...written };
     log(`minimal sequence: ${shrunk.seq.steps.length} steps after ${shrunk.attempts} attempts:\n${describeDiff(final.diff)}`);
