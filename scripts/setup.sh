@@ -2,15 +2,16 @@
 # Installs the Debian packages mprog needs on the host: QEMU for both guest architectures, the
 # compilers for the static agent, llc for the shell reproducers' programs, what building the
 # mprog-X.Y kernels from kernel-configs/ needs (make, flex, bison, bc, libelf and openssl headers),
-# and the tools vm/*.ts run (apt's own private configuration fetches kernels, kernel sources,
-# busybox and bpftool later; this script never touches the system's apt sources).
+# and the tools vm/*.ts run (util-linux's setpriv and unshare tie every child to mprog's life;
+# apt's own private configuration fetches kernels, kernel sources, busybox and bpftool later;
+# this script never touches the system's apt sources).
 # Idempotent: installs only what is missing and says nothing when everything is there.
 set -eu
 
 packages="
 qemu-system-x86 qemu-system-arm qemu-user-static
 gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross llvm
-xz-utils zstd gzip tar binutils file iproute2
+xz-utils zstd gzip tar binutils file iproute2 util-linux
 debian-archive-keyring apt dpkg
 make flex bison bc libelf-dev libssl-dev
 "

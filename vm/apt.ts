@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { compareDebVersions } from './debversion.js';
+import { tied } from './lifetime.js';
 import { cacheRoot } from './paths.js';
 
 export const SUITES = ['bookworm', 'bookworm-backports', 'trixie', 'trixie-backports', 'sid', 'experimental'] as const;
@@ -105,7 +106,7 @@ export class PrivateApt {
   private async aptNow(cmd: 'apt-get' | 'apt-cache', args: string[], cwd?: string): Promise<string> {
     const started = Date.now();
     for (;;) {
-      const r = await execa(cmd, args, { env: { APT_CONFIG: this.conf, LC_ALL: 'C' }, cwd: cwd ?? this.dir, reject: false });
+      const r = await execa(...tied(cmd, args, { tree: true }), { env: { APT_CONFIG: this.conf, LC_ALL: 'C' }, cwd: cwd ?? this.dir, reject: false });
       if (r.exitCode === 0) return r.stdout;
       if (/Could not get lock/.test(r.stderr) && Date.now() - started < LOCK_WAIT_MS) {
         await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { PrivateApt, type Available } from './apt.js';
 import { extractMembers } from './deb.js';
+import { tied } from './lifetime.js';
 import type { PreparedKernel } from './kernels.js';
 import { cacheRoot, publishDir, repoRoot, scratchFor, type Arch } from './paths.js';
 
@@ -26,7 +27,6 @@ function fragmentPath(): string {
   return join(repoRoot(), 'kernel-configs', 'mprog.fragment');
 }
 
-/** Builds (or finds in the cache) kernel `mprog-<series>` for `arch`. */
 /** The newest linux-source-<series> on the mirror, if any. */
 export async function kernelSource(series: string, apt: PrivateApt): Promise<Available | undefined> {
   // linux-source is Architecture: all; madison lists it under every arch's Packages.
@@ -34,6 +34,7 @@ export async function kernelSource(series: string, apt: PrivateApt): Promise<Ava
   return pkg;
 }
 
+/** Builds (or finds in the cache) kernel `mprog-<series>` for `arch`. */
 export async function mprogKernel(label: string, series: string, arch: Arch): Promise<PreparedKernel> {
   const apt = new PrivateApt();
   const pkg = await kernelSource(series, apt);
@@ -90,10 +91,10 @@ export function droppedOptions(fragment: string, config: string, arch: Arch): st
 }
 
 async function run(what: string, cmd: string, args: string[]): Promise<void> {
-  const r = await execa(cmd, args, { reject: false, all: true, env: { LC_ALL: 'C' } });
+  const r = await execa(...tied(cmd, args, { tree: true }), { reject: false, all: true, env: { LC_ALL: 'C' } });
   if (r.exitCode !== 0) {
     const tail = (r.all ?? '').trim().split('\n').slice(-15).join('\n');
-    const hint = r.exitCode === undefined || /ENOENT|not found/.test(tail) ? ' (scripts/setup.sh installs the build tools)' : '';
+    const hint = r.exitCode === undefined || /ENOENT|not found|failed to execute/.test(tail) ? ' (scripts/setup.sh installs the build tools)' : '';
     throw new Error(`${what}: ${cmd} ${args.slice(-2).join(' ')} failed${hint}:\n${tail}`);
   }
 }

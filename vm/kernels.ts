@@ -14,6 +14,7 @@ import { PrivateApt, dependsOf, type Available } from './apt.js';
 import { compareDebVersions } from './debversion.js';
 import { extractMembers, listDeb, moduleBytes } from './deb.js';
 import { MPROG_LABEL, mprogKernel } from './kernel-build.js';
+import { tied } from './lifetime.js';
 import { cacheRoot, debArch, publishDir, scratchFor, type Arch } from './paths.js';
 
 export interface PreparedKernel {
@@ -280,7 +281,7 @@ async function decompress(payload: Buffer, comp: string, what: string): Promise<
   if (comp === 'gzip') return gunzipSync(payload);
   const tool = { zstd: 'zstd', xzkern: 'xz', lzma: 'xz', lzo: 'lzop', bzip2: 'bzip2', lz4: 'lz4' }[comp];
   if (!tool) throw new Error(`kernel ${what}: EFI zboot payload compressed with ${comp}, which mprog cannot unpack`);
-  const r = await execa(tool, ['-dc'], { input: payload.subarray(0, -4), encoding: 'buffer', reject: false });
+  const r = await execa(...tied(tool, ['-dc']), { input: payload.subarray(0, -4), encoding: 'buffer', reject: false });
   if (r.exitCode !== 0) throw new Error(`kernel ${what}: ${tool} -dc of the EFI zboot payload failed`);
   return Buffer.from(r.stdout);
 }

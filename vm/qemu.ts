@@ -3,14 +3,15 @@
 // The agent's channel is a virtio-serial port wired to QEMU's stdio; the console goes to a file.
 
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { constants, accessSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { release, tmpdir } from 'node:os';
+import { constants, accessSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { AgentClient } from '../harness/targets/agent-client.js';
 import { TargetError } from '../harness/targets/target.js';
 import { AGENT_PORT_NAME } from './initramfs.js';
 import type { PreparedKernel } from './kernels.js';
+import { atExit, findOnPath, scratchDir, tied } from './lifetime.js';
 import { cacheRoot, hostArch, type Arch } from './paths.js';
 
 export type Accel = 'tcg' | 'kvm';
@@ -39,7 +40,8 @@ const QEMU: Record<Arch, { bin: string; pkg: string; machine: string[]; console:
 type QemuProcess = ChildProcessByStdio<Writable, Readable, Readable>;
 
 const live = new Set<QemuProcess>();
-process.once('exit', () => {
+// Besides the OS-level tie (tied()): a guest must not outlive an orderly exit either.
+atExit(() => {
   for (const proc of live) proc.kill('SIGKILL');
 });
 
@@ -79,7 +81,7 @@ export class Vm {
 
   private constructor(
     private readonly proc: QemuProcess,
-    private readonly dir: string,
+    private readonly dir: { path: string; remove: () => void },
     readonly opts: VmOptions,
   ) {
     proc.stderr.setEncoding('utf8');
@@ -123,16 +125,20 @@ export class Vm {
 
   private static spawn(opts: VmOptions): Vm {
     const { bin, pkg } = QEMU[opts.kernel.arch];
-    const dir = mkdtempSync(join(tmpdir(), 'mprog-vm-'));
-    const consoleFile = join(dir, 'console.log');
+    const dir = scratchDir('mprog-vm');
+    const consoleFile = join(dir.path, 'console.log');
     writeFileSync(consoleFile, '');
-    const proc = spawn(bin, qemuArgs(opts, consoleFile), { stdio: ['pipe', 'pipe', 'pipe'] });
-    // A guest whose host goes away sees EOF and powers off, but a hung one would stay: kill it on exit.
+    // Found here, since setpriv (tied) would turn a missing QEMU into its own exit status.
+    const path = findOnPath(bin) ?? bin;
+    // Own process group (detached): a Ctrl-C at the terminal reaches mprog, which decides what the
+    // guest's end means, not the guest directly.
+    const proc = spawn(...tied(path, qemuArgs(opts, consoleFile)), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     live.add(proc);
     proc.once('close', () => live.delete(proc));
     const vm = new Vm(proc, dir, opts);
+    if (path === bin) vm.spawnError = `${bin} not found: install the Debian package ${pkg} (scripts/setup.sh)`;
     proc.once('error', (err: NodeJS.ErrnoException) => {
-      vm.spawnError = err.code === 'ENOENT' ? `${bin} not found: install the Debian package ${pkg} (scripts/setup.sh)` : `${bin}: ${err.message}`;
+      vm.spawnError ??= `${bin}: ${err.message}`;
     });
     return vm;
   }
@@ -140,7 +146,7 @@ export class Vm {
   /** The last part of the guest console. */
   consoleTail(): string {
     try {
-      return readFileSync(join(this.dir, 'console.log'), 'latin1').slice(-CONSOLE_TAIL_CHARS);
+      return readFileSync(join(this.dir.path, 'console.log'), 'latin1').slice(-CONSOLE_TAIL_CHARS);
     } catch {
       return '';
     }
@@ -199,7 +205,7 @@ export class Vm {
   }
 
   private cleanup(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    this.dir.remove();
   }
 }
 

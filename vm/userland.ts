@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { PrivateApt, dependsOf, type Available } from './apt.js';
 import { extractAll } from './deb.js';
+import { tied } from './lifetime.js';
 import { cacheRoot, debArch, publishDir, scratchFor, type Arch } from './paths.js';
 
 /** bpftool attaches to tcx from v7.5 on; trixie has it, newer suites as fallbacks. */
@@ -55,7 +56,7 @@ async function choosePackages(apt: PrivateApt, arch: Arch): Promise<Available[]>
 
 /** The NEEDED libraries and the interpreter of an ELF file (readelf reads any architecture). */
 async function elfDeps(file: string): Promise<{ needed: string[]; interp: string | null }> {
-  const r = await execa('readelf', ['-dlW', file], { env: { LC_ALL: 'C' } });
+  const r = await execa(...tied('readelf', ['-dlW', file]), { env: { LC_ALL: 'C' } });
   const needed = [...r.stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
   const interp = /Requesting program interpreter: ([^\]]+)\]/.exec(r.stdout)?.[1] ?? null;
   return { needed, interp };

@@ -3,11 +3,11 @@
 // forks per sequence), so the host's own devices are never touched.
 
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { projectBpftool } from '../../vm/host-bpftool.js';
 import { buildAgent } from '../../vm/agent-build.js';
+import { atExit, findOnPath, tied } from '../../vm/lifetime.js';
 import { hostArch, type Arch } from '../../vm/paths.js';
 import type { RawSequenceResult, Sequence } from '../seq/types.js';
 import { AgentClient } from './agent-client.js';
@@ -148,23 +148,15 @@ function agentArch(): Arch {
   return arch;
 }
 
-function findOnPath(name: string): string | null {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const path = join(dir, name);
-    try {
-      if (statSync(path).isFile()) return path;
-    } catch {
-      // not in this directory
-    }
-  }
-  return null;
-}
-
 async function startAgent(agentPath: string, bpftool: string | null): Promise<Running> {
-  const agent = spawn(agentPath, bpftool === null ? [] : ['--bpftool', bpftool], {
+  // The agent forks a child per sequence (and bpftool under it): tied as a tree, so a killed mprog
+  // leaves no sequence running in its netns. Its own process group keeps a terminal's Ctrl-C for mprog.
+  const agent = spawn(...tied(agentPath, bpftool === null ? [] : ['--bpftool', bpftool], { tree: true }), {
     stdio: ['pipe', 'pipe', 'inherit'],
+    detached: true,
   });
+  const forget = atExit(() => agent.kill('SIGKILL'));
+  agent.once('exit', forget);
   const spawned = new Promise<void>((resolve, reject) => {
     agent.once('spawn', resolve);
     agent.once('error', (err) => reject(new TargetError('unusable', `host target: cannot run ${agentPath}: ${err.message}`)));

@@ -1,0 +1,129 @@
+// Nothing outlives mprog: real runs of the built CLI, real signals, and the real process table.
+// Each test waits until the child it is about (a QEMU guest, the host agent and its per-sequence
+// fork) exists, ends node the way a user or CI would, and then looks for those processes.
+
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, type ResultPromise } from 'execa';
+import { describe, expect, it } from 'vitest';
+
+const MINUTE = 60_000;
+const BASIC = 'test/sequences/tc_opts/basic.json';
+
+/** Every process below `root`, with its command line, from /proc. */
+function descendants(root: number): { pid: number; cmd: string }[] {
+  const parent = new Map<number, number>();
+  const cmds = new Map<number, string>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      cmds.set(Number(name), readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').trim());
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const below = (pid: number): number[] => [...parent].filter(([, pp]) => pp === pid).flatMap(([p]) => [p, ...below(p)]);
+  return below(root).map((pid) => ({ pid, cmd: cmds.get(pid) ?? '' }));
+}
+
+function alive(pid: number): boolean {
+  // A zombie has exited: only its entry is left for its parent to reap.
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `find` gives something (or fails after `ms`). */
+async function waitFor<T>(what: string, ms: number, find: () => T | undefined): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const got = find();
+    if (got !== undefined) return got;
+    if (Date.now() > until) throw new Error(`gave up waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Waits until none of `pids` is alive; the ones still alive after `ms`. */
+async function survivors(pids: number[], ms: number): Promise<number[]> {
+  const until = Date.now() + ms;
+  while (pids.some(alive) && Date.now() < until) await sleep(100);
+  return pids.filter(alive);
+}
+
+const mprog = (...args: string[]): ResultPromise => execa('node', ['bin/mprog.js', ...args], { reject: false });
+
+/** Scratch directories of a process, by the pid in their name. */
+const scratchOf = (pid: number): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith(`mprog-vm-${pid}-`));
+
+/** A replay on a debian-6.12 guest, once its QEMU runs: the node process and the QEMU pid. */
+async function replayWithGuest(): Promise<{ run: ResultPromise; node: number; qemu: number }> {
+  // Many files: the guest is still replaying when the test strikes.
+  const run = mprog('replay', '--target', 'qemu:debian-6.12:x86_64', ...Array.from({ length: 200 }, () => BASIC));
+  const node = run.pid!;
+  const qemu = await waitFor('the guest\'s QEMU', 5 * MINUTE, () => descendants(node).find((p) => /qemu-system-x86_64/.test(p.cmd))?.pid);
+  return { run, node, qemu };
+}
+
+describe('no process outlives mprog', () => {
+  it('SIGKILL to node: the guest\'s QEMU dies too, and the next run reclaims the scratch directory', { timeout: 10 * MINUTE }, async () => {
+    const { run, node, qemu } = await replayWithGuest();
+    run.kill('SIGKILL');
+    await run;
+    expect(await survivors([qemu], 10_000)).toEqual([]);
+    // Nothing could run in a SIGKILLed node: its scratch directory is still there...
+    const left = scratchOf(node);
+    expect(left).toHaveLength(1);
+    // ...until the next run starts a guest.
+    const next = await replayWithGuest();
+    expect(existsSync(join(tmpdir(), left[0]!))).toBe(false);
+    next.run.kill('SIGKILL');
+    await next.run;
+    expect(await survivors([next.qemu], 10_000)).toEqual([]);
+  });
+
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+    ['SIGHUP', 129],
+  ] as const)('%s to node: exits %i, the guest is gone and so is its scratch directory', { timeout: 10 * MINUTE }, async (signal, status) => {
+    const { run, node, qemu } = await replayWithGuest();
+    run.kill(signal);
+    const r = await run;
+    expect(r.exitCode).toBe(status);
+    expect(await survivors([qemu], 10_000)).toEqual([]);
+    expect(scratchOf(node)).toEqual([]);
+  });
+
+  it('SIGKILL to node on the host target: the agent and the sequence it is running die too', { timeout: 5 * MINUTE }, async () => {
+    // One long sequence: 20,000 queries, each checked with bpftool, keep the agent's fork busy for
+    // minutes; an agent left alone would finish it long after the 5 s the test allows.
+    const dir = mkdtempSync(join(tmpdir(), 'mprog-lifetime-'));
+    const file = join(dir, 'long.json');
+    const query = { op: 'query', dev: 'v0', attach_type: 'tcx_ingress' };
+    writeFileSync(file, JSON.stringify({ format: 'mprog-seq/1', name: 'long', devices: ['v0'], steps: Array.from({ length: 20_000 }, () => query) }));
+    const run = mprog('replay', '--target', 'host', file);
+    const node = run.pid!;
+    // The agent and, below it, the fork that runs the sequence: seen for 3 s, so not the short-lived
+    // agent that probes bpftool first.
+    const firstSeen = new Map<number, number>();
+    const tree = await waitFor('the agent running a sequence', MINUTE, () => {
+      const below = descendants(node);
+      const agents = below.filter((p) => /mprog-agent/.test(p.cmd));
+      for (const a of agents) if (!firstSeen.has(a.pid)) firstSeen.set(a.pid, Date.now());
+      return agents.filter((a) => Date.now() - firstSeen.get(a.pid)! > 3000).length >= 2 ? below : undefined;
+    });
+    run.kill('SIGKILL');
+    // Not `await run` first: a surviving agent holds node's stderr open, and the run with it.
+    const left = await survivors(tree.map((p) => p.pid), 5_000);
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    await run;
+    expect(left).toEqual([]);
+  });
+});
