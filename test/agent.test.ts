@@ -17,6 +17,7 @@ import {
 import { AgentClient } from '../harness/targets/agent-client.js';
 import { buildAgent } from '../vm/agent-build.js';
 import { hostArch } from '../vm/paths.js';
+import { LIBSTDBUF } from '../vm/userland.js';
 import { HostTarget } from '../harness/targets/host.js';
 import { TargetError } from '../harness/targets/target.js';
 import type {
@@ -337,9 +338,26 @@ describe('bpftool cross-check', () => {
   it('throws harness-fault when bpftool disagrees with a full query, and passes when it agrees', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mprog-agent-test-'));
     const fake = join(dir, 'bpftool');
-    writeFileSync(fake, '#!/bin/sh\necho \'[{"xdp":[],"tc":[],"flow_dissector":[],"netfilter":[]}]\'\n');
+    // Speaks `bpftool -j batch file -`: one array element per command, the same empty view each time.
+    writeFileSync(
+      fake,
+      [
+        '#!/bin/sh',
+        "printf '['",
+        'sep=',
+        'while read -r line; do',
+        '  case "$line" in',
+        '  "net show") printf \'%s{"command":["net","show"],"output":[{"xdp":[],"tc":[],"flow_dissector":[],"netfilter":[]}]}\' "$sep" ;;',
+        '  *) printf \'%s{"command":["version"],"output":{}}\' "$sep" ;;',
+        '  esac',
+        '  sep=,',
+        'done',
+        "printf ']\\n'",
+        '',
+      ].join('\n'),
+    );
     chmodSync(fake, 0o755);
-    await withAgent(['--bpftool', fake], async (client) => {
+    await withAgent(['--bpftool', fake, '--stdbuf', LIBSTDBUF], async (client) => {
       // Nothing attached: bpftool's empty list is right.
       await client.run(sequence('empty', ['a'], [query()]));
       // A partial answer (ENOSPC) is not compared.

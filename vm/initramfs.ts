@@ -10,7 +10,7 @@ import { buildAgent } from './agent-build.js';
 import { cpioNewc, type CpioEntry } from './cpio.js';
 import type { PreparedKernel } from './kernels.js';
 import { cacheRoot, scratchFor } from './paths.js';
-import { prepareUserland } from './userland.js';
+import { LIBSTDBUF, prepareUserland } from './userland.js';
 
 /** The name QEMU gives the agent's virtserialport; /init finds the port by it. */
 export const AGENT_PORT_NAME = 'mprog.agent';
@@ -48,7 +48,7 @@ while [ -z "$port" ] && [ $i -lt 100 ]; do
 	[ -n "$port" ] || { sleep 0.05; i=$((i + 1)); }
 done
 if [ -n "$port" ]; then
-	LD_LIBRARY_PATH=${libDirs.join(':')} ${AGENT} --dev "$port" --bpftool ${BPFTOOL} --hold-tcx-keys --jobs ${GUEST_JOBS}
+	LD_LIBRARY_PATH=${libDirs.join(':')} ${AGENT} --dev "$port" --bpftool ${BPFTOOL} --stdbuf ${LIBSTDBUF} --hold-tcx-keys --jobs ${GUEST_JOBS}
 	echo "mprog-init: mprog-agent exited with status $?"
 else
 	echo "mprog-init: no virtio-serial port named ${AGENT_PORT_NAME} (is CONFIG_VIRTIO_CONSOLE on?)"

@@ -1,5 +1,6 @@
-// The guest's userland from Debian packages of one suite, for one arch: busybox (static) and
-// bpftool (>= 7.5, the first with tcx) with the shared libraries and dynamic loader it needs.
+// The guest's userland from Debian packages of one suite, for one arch: busybox (static),
+// bpftool (>= 7.5, the first with tcx) with the shared libraries and dynamic loader it needs, and
+// coreutils' libstdbuf (what `stdbuf -oL` preloads: the agent runs bpftool line-buffered).
 // Staged once per exact package set under <cache>/userland.
 
 import { createHash } from 'node:crypto';
@@ -10,6 +11,9 @@ import { PrivateApt, dependsOf, type Available } from './apt.js';
 import { extractAll } from './deb.js';
 import { tied } from './lifetime.js';
 import { cacheRoot, debArch, publishDir, scratchFor, type Arch } from './paths.js';
+
+/** Where coreutils keeps the library `stdbuf` preloads (guest path). */
+export const LIBSTDBUF = '/usr/libexec/coreutils/libstdbuf.so';
 
 /** bpftool attaches to tcx from v7.5 on; trixie has it, newer suites as fallbacks. */
 const BPFTOOL_MIN = [7, 5];
@@ -40,8 +44,10 @@ async function choosePackages(apt: PrivateApt, arch: Arch): Promise<Available[]>
     (await apt.available([name], da)).find((p) => p.suite === suite);
   const busybox = await inSuite('busybox-static');
   if (!busybox) throw new Error(`userland (${arch}): no busybox-static in ${suite}`);
+  const coreutils = await inSuite('coreutils'); // for libstdbuf.so alone, which needs only libc
+  if (!coreutils) throw new Error(`userland (${arch}): no coreutils in ${suite}`);
   // The closure of bpftool's library dependencies (libc6 included), all from the same suite.
-  const chosen = new Map<string, Available>([['bpftool', bpftool], ['busybox-static', busybox]]);
+  const chosen = new Map<string, Available>([['bpftool', bpftool], ['busybox-static', busybox], ['coreutils', coreutils]]);
   const todo = dependsOf(await apt.show(bpftool));
   while (todo.length) {
     const name = todo.pop()!;
@@ -87,14 +93,14 @@ async function stage(root: string, arch: Arch, packages: Available[]): Promise<U
   };
   // Packages of merged-/usr suites ship /usr/bin/busybox; /init expects /bin/busybox.
   add('/bin/busybox', ['/usr/bin/busybox', '/bin/busybox']);
-  const todo = [add('/usr/sbin/bpftool', ['/usr/sbin/bpftool', '/sbin/bpftool'])];
+  const todo = [add('/usr/sbin/bpftool', ['/usr/sbin/bpftool', '/sbin/bpftool']), add(LIBSTDBUF)];
   while (todo.length) {
     const { needed, interp } = await elfDeps(todo.pop()!);
     // Merged-/usr packages ship the loader under /usr; the guest needs it at the ELF's path.
     if (interp && !files[interp]) todo.push(add(interp, [interp, `/usr${interp}`]));
     for (const lib of needed) {
       const dir = searchDirs.find((d) => hostPath(root, `${d}/${lib}`));
-      if (!dir) throw new Error(`userland (${arch}): bpftool needs ${lib}, which none of ${packages.map((p) => p.name).join(', ')} has`);
+      if (!dir) throw new Error(`userland (${arch}): ${lib} is needed but none of ${packages.map((p) => p.name).join(', ')} has it`);
       libDirs.add(dir);
       if (!files[`${dir}/${lib}`]) todo.push(add(`${dir}/${lib}`));
     }
@@ -120,23 +126,16 @@ async function resolveUserland(arch: Arch, apt: PrivateApt): Promise<Userland> {
   const packages = await choosePackages(apt, arch);
   const key = createHash('sha256').update(JSON.stringify(packages)).digest('hex').slice(0, 16);
   const dir = join(cacheRoot(), 'userland', `${arch}-${key}`);
-  const manifest = join(dir, 'userland.json');
-  if (existsSync(manifest)) return absolute(dir);
-  const tmp = scratchFor(dir);
-  try {
+  const saved = await cachedDir(dir, 'userland.json', async (tmp) => {
     for (const p of packages) await extractAll(await apt.download(p), join(tmp, 'root'));
     const staged = await stage(join(tmp, 'root'), arch, packages);
-    writeFileSync(join(tmp, 'userland.json'), JSON.stringify(staged, null, 2) + '\n');
-    publishDir(tmp, dir);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return absolute(dir);
+    return { manifest: staged, files: Object.values(staged.files).map((rel) => join('root', rel)) };
+  });
+  return absolute(dir, saved);
 }
 
 /** The saved userland with its files as host paths. */
-function absolute(dir: string): Userland {
-  const saved = JSON.parse(readFileSync(join(dir, 'userland.json'), 'utf8')) as Userland;
+function absolute(dir: string, saved: Userland): Userland {
   const files = Object.fromEntries(Object.entries(saved.files).map(([guest, rel]) => [guest, join(dir, 'root', rel)]));
   return { ...saved, files };
 }

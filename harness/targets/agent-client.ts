@@ -15,11 +15,9 @@ import type {
   Sequence,
   Step,
 } from '../seq/types.js';
-import { TargetError } from './target.js';
+import { DEFAULT_DEADLINE, type Deadline, TargetError } from './target.js';
 
 const PROTOCOL_VERSION = 1;
-/** How long one sequence may take when the caller gives no deadline (TCG guests are slow). */
-const RUN_DEADLINE_MS = 60_000;
 const BYE_DEADLINE_MS = 10_000;
 
 /** bpftool's `kind` for each attach type it lists per device (tools/bpf/bpftool/net.c). */
@@ -162,10 +160,11 @@ export class AgentClient {
   }
 
   /** Replays one sequence; cross-checks full query answers against bpftool when the agent runs it. */
-  run(seq: Sequence, opts: { deadlineMs?: number; crossCheck?: boolean } = {}): Promise<RawSequenceResult> {
+  run(seq: Sequence, opts: { deadline?: Deadline; crossCheck?: boolean } = {}): Promise<RawSequenceResult> {
     const objects = objectIndex(seq);
-    return this.exchange(lower(seq, objects, opts.crossCheck ?? true), async () => {
-      const replay = await this.replay(seq, Date.now() + (opts.deadlineMs ?? RUN_DEADLINE_MS));
+    const crossChecked = opts.crossCheck ?? true;
+    return this.exchange(lower(seq, objects, crossChecked), async () => {
+      const replay = await this.replay(seq, Date.now() + sequenceDeadlineMs(seq, opts.deadline ?? DEFAULT_DEADLINE, crossChecked));
       for (const [i, text] of replay.bpftool) {
         if (text !== null) crossCheck(seq, i, replay.raw.steps[i]!, replay.queryIfindex.get(i)!, text);
       }
@@ -374,6 +373,12 @@ export class AgentClient {
   }
 }
 
+/** The milliseconds `seq` may take: the base, and a share per step and per query bpftool checks. */
+export function sequenceDeadlineMs(seq: Sequence, deadline: Deadline, crossCheck: boolean): number {
+  const queries = crossCheck ? seq.steps.filter((s) => s.op === 'query').length : 0;
+  return deadline.baseMs + seq.steps.length * deadline.perStepMs + queries * deadline.perQueryMs;
+}
+
 // ---- lowering (PROTOCOL.md "One sequence") ----
 
 /** Object indices: programs in declaration order, then links in seq.links order. */
@@ -541,7 +546,8 @@ interface BpftoolEntry {
   link_id: number;
 }
 
-/** The `tc` entries of `bpftool net show -j`: `[{"xdp":[...],"tc":[{devname,ifindex,kind,prog_id,link_id,...}],...}]`. */
+/** The `tc` entries of bpftool's batch element for `net show`:
+ * `{"command":["net","show"],"output":[{"xdp":[...],"tc":[{devname,ifindex,kind,prog_id,link_id,...}],...}]}`. */
 function bpftoolEntries(seq: Sequence, i: number, text: string): BpftoolEntry[] {
   let json: unknown;
   try {
@@ -549,7 +555,8 @@ function bpftoolEntries(seq: Sequence, i: number, text: string): BpftoolEntry[] 
   } catch {
     throw new TargetError('harness-fault', `${seq.file}: step ${i}: bpftool printed no valid JSON: ${text.slice(0, 200)}`);
   }
-  const tc = Array.isArray(json) ? (json[0] as { tc?: unknown } | undefined)?.tc : undefined;
+  const output = (json as { output?: unknown } | null)?.output;
+  const tc = Array.isArray(output) ? (output[0] as { tc?: unknown } | undefined)?.tc : undefined;
   if (!Array.isArray(tc)) {
     throw new TargetError('harness-fault', `${seq.file}: step ${i}: bpftool output has no "tc" list: ${JSON.stringify(json).slice(0, 200)}`);
   }

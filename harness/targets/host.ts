@@ -3,15 +3,16 @@
 // forks per sequence), so the host's own devices are never touched.
 
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { projectBpftool } from '../../vm/host-bpftool.js';
 import { buildAgent } from '../../vm/agent-build.js';
 import { atExit, findOnPath, tied } from '../../vm/lifetime.js';
 import { hostArch, type Arch } from '../../vm/paths.js';
+import { LIBSTDBUF } from '../../vm/userland.js'; // Debian's path, on this machine as in a guest
 import type { RawSequenceResult, Sequence } from '../seq/types.js';
 import { AgentClient } from './agent-client.js';
-import { type RunOptions, TargetError, type Target } from './target.js';
+import { DEFAULT_DEADLINE, type Deadline, type RunOptions, TargetError, type Target } from './target.js';
 
 const CONNECT_DEADLINE_MS = 10_000;
 const PROBE_DEADLINE_MS = 30_000;
@@ -36,6 +37,8 @@ export class HostTarget implements Target {
   readonly spec = 'host';
   private running: Promise<Running> | null = null;
 
+  constructor(private readonly deadline: Deadline = DEFAULT_DEADLINE) {}
+
   /** uname -r, as the agent reports it; starting the agent here makes an unusable host fail early. */
   async kernel(): Promise<string> {
     const { client } = await this.start();
@@ -46,7 +49,7 @@ export class HostTarget implements Target {
     const running = this.start();
     const { agent, client } = await running;
     try {
-      return await client.run(seq, opts);
+      return await client.run(seq, { deadline: this.deadline, ...opts });
     } finally {
       // After a timeout or a broken exchange the next sequence gets a fresh agent.
       if (!client.usable && this.running === running) {
@@ -88,7 +91,9 @@ async function startHost(): Promise<Running> {
     throw new TargetError('unusable', `host target: ${err.message}`);
   });
   const reasons: string[] = [];
-  for (const candidate of BPFTOOL_CANDIDATES) {
+  // The agent runs bpftool line-buffered, through the library `stdbuf -oL` preloads (coreutils).
+  if (!existsSync(LIBSTDBUF)) reasons.push(`${LIBSTDBUF} (coreutils) is missing`);
+  for (const candidate of reasons.length ? [] : BPFTOOL_CANDIDATES) {
     const bpftool = await candidate.find().catch((err: Error) => {
       reasons.push(`${candidate.what}: ${err.message}`);
       return null;
@@ -105,7 +110,7 @@ async function startHost(): Promise<Running> {
       reasons.push('this kernel refused a tcx attach, so bpftool cannot be checked');
       break;
     }
-    reasons.push(verdict === 'no-bpftool' ? `${bpftool} net show -j failed` : `${bpftool} does not list tcx attachments (tcx needs bpftool 7.3 or later)`);
+    reasons.push(verdict === 'no-bpftool' ? `${bpftool} -j batch (net show) failed` : `${bpftool} does not list tcx attachments (tcx needs bpftool 7.3 or later)`);
   }
   tellNoBpftool(reasons.join('; '));
   return startAgent(agentPath, null);
@@ -151,7 +156,7 @@ function agentArch(): Arch {
 async function startAgent(agentPath: string, bpftool: string | null): Promise<Running> {
   // The agent forks a child per sequence (and bpftool under it): tied as a tree, so a killed mprog
   // leaves no sequence running in its netns. Its own process group keeps a terminal's Ctrl-C for mprog.
-  const agent = spawn(...tied(agentPath, bpftool === null ? [] : ['--bpftool', bpftool], { tree: true }), {
+  const agent = spawn(...tied(agentPath, bpftool === null ? [] : ['--bpftool', bpftool, '--stdbuf', LIBSTDBUF], { tree: true }), {
     stdio: ['pipe', 'pipe', 'inherit'],
     detached: true,
   });

@@ -13,7 +13,6 @@
 #include <net/if.h>
 #include <sched.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -35,6 +36,16 @@
 #define CHANNEL_FD_MIN 100
 
 #include "kernel-abi.h"
+
+/* Moves an fd of the agent's own above the ones a sequence's objects get; -1 on failure. */
+static int agent_fd(int fd)
+{
+	int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, CHANNEL_FD_MIN);
+
+	if (fd >= 0)
+		close(fd);
+	return high;
+}
 
 /* ---- output: whole lines with write(2), so a forked child never inherits buffered text ---- */
 
@@ -257,10 +268,6 @@ struct sequence {
 	char error[256]; /* first lowering error; the sequence is answered with FAIL */
 	int no_bpftool;  /* SEQ ... nobpftool: answer every B line with "-" */
 };
-
-static const char *bpftool_path;
-/* Whether this sequence's queries run bpftool (set in the sequence's child). */
-static int bpftool_wanted = 1;
 
 __attribute__((format(printf, 2, 3)))
 static void seq_error(struct sequence *s, const char *fmt, ...)
@@ -630,48 +637,142 @@ static void list_add(struct sbuf *sb, const char *key, const uint32_t *v, uint32
 		sb_printf(sb, "%s%u", i ? "," : "", v[i]);
 }
 
-/* One line of `bpftool net show -j` in this netns, or "-" when it fails or gives nothing. */
-static void reply_bpftool(int step)
-{
-	struct sbuf out = { 0 };
-	char buf[4096];
-	int pipefd[2], status;
-	pid_t pid;
-	ssize_t n;
+/*
+ * The bpftool cross-check: one `bpftool -j -p batch file -` per sequence, in its netns, fed a
+ * `net show` after every query. A bpftool exec costs tens of ms under TCG, a batch command a
+ * fraction of that. bpftool is Debian's, unmodified: coreutils' libstdbuf (LD_PRELOAD, as
+ * `stdbuf -oL` does) makes its stdout line-buffered, and a `version` after each `net show` starts
+ * a new pretty-printed element, whose first line break pushes out the end of the one before.
+ */
+static const char *bpftool_path;
+static const char *stdbuf_path;
+/* Whether this sequence's queries run bpftool (set in the sequence's child). */
+static int bpftool_wanted = 1;
 
-	if (!bpftool_path || !bpftool_wanted || pipe2(pipefd, O_CLOEXEC) < 0) {
-		reply("B %d -", step);
+struct bpftool {
+	pid_t pid;       /* -1: none (not wanted, not available, or gone) */
+	int in, out;     /* its stdin and stdout, on agent fds */
+	struct sbuf buf; /* output not yet taken; buf.p[0..scanned) is scanned */
+	size_t scanned, start; /* start: offset of the element being read */
+	int depth, in_str, esc;
+	unsigned done;   /* elements of the batch's output array completed */
+};
+
+static struct bpftool bt = { .pid = -1, .in = -1, .out = -1 };
+
+static void bpftool_start(void)
+{
+	int in[2], out[2];
+
+	if (!bpftool_path || !stdbuf_path || pipe2(in, O_CLOEXEC) < 0)
+		return;
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		close(in[0]);
+		close(in[1]);
 		return;
 	}
-	pid = fork();
-	if (pid == 0) {
+	bt.pid = fork();
+	if (bt.pid < 0) {
+		for (int i = 0; i < 2; i++) {
+			close(in[i]);
+			close(out[i]);
+		}
+		return;
+	}
+	if (bt.pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
-		dup2(null, 0);
-		dup2(pipefd[1], 1);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
 		dup2(null, 2);
-		execl(bpftool_path, "bpftool", "net", "show", "-j", (char *)NULL);
+		setenv("LD_PRELOAD", stdbuf_path, 1);
+		setenv("_STDBUF_O", "L", 1);
+		execl(bpftool_path, "bpftool", "-j", "-p", "batch", "file", "-", (char *)NULL);
 		_exit(127);
 	}
-	close(pipefd[1]);
-	while (pid > 0 && ((n = read(pipefd[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)))
-		if (n > 0)
-			sb_add(&out, buf, (size_t)n);
-	close(pipefd[0]);
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) ||
-	    out.len == 0) {
-		free(out.p);
+	close(in[0]);
+	close(out[1]);
+	bt.in = agent_fd(in[1]);
+	bt.out = agent_fd(out[0]);
+}
+
+static void bpftool_stop(void)
+{
+	if (bt.pid > 0) {
+		kill(bt.pid, SIGKILL);
+		while (waitpid(bt.pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	bt.pid = -1;
+}
+
+/* Scans what arrived; returns 1 when element `want` of the output array is complete (it then
+ * starts at bt.start and ends at bt.scanned). */
+static int bpftool_scan(unsigned want)
+{
+	while (bt.scanned < bt.buf.len) {
+		char c = bt.buf.p[bt.scanned++];
+
+		if (bt.in_str) {
+			bt.esc = !bt.esc && c == '\\';
+			if (!bt.esc && c == '"')
+				bt.in_str = 0;
+			continue;
+		}
+		if (c == '"') {
+			bt.in_str = 1;
+			bt.esc = 0;
+		} else if (c == '[' || c == '{') {
+			if (++bt.depth == 2)
+				bt.start = bt.scanned - 1;
+		} else if ((c == ']' || c == '}') && --bt.depth == 1 && bt.done++ == want) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* One line of bpftool's batch element for this query's `net show`, or "-" when bpftool fails. */
+static void reply_bpftool(int step)
+{
+	static const char cmds[] = "net show\nversion\n";
+	unsigned want;
+	char buf[4096];
+	ssize_t n;
+
+	if (bt.pid < 0 || write(bt.in, cmds, sizeof(cmds) - 1) != (ssize_t)sizeof(cmds) - 1) {
+		bpftool_stop();
 		reply("B %d -", step);
 		return;
 	}
-	/* bpftool -j prints one line; fold any newline so the reply stays one line. */
-	for (size_t i = 0; i < out.len; i++)
-		if (out.p[i] == '\n' || out.p[i] == '\r')
-			out.p[i] = ' ';
-	while (out.len && out.p[out.len - 1] == ' ')
-		out.p[--out.len] = 0;
-	reply("B %d %s", step, out.p);
-	free(out.p);
+	/* Elements alternate: net show, version, net show, ... */
+	want = bt.done + (bt.done & 1);
+	while (!bpftool_scan(want)) {
+		n = read(bt.out, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			bpftool_stop();
+			reply("B %d -", step);
+			return;
+		}
+		sb_add(&bt.buf, buf, (size_t)n);
+	}
+	{
+		struct sbuf line = { 0 };
+
+		sb_printf(&line, "B %d ", step);
+		sb_add(&line, bt.buf.p + bt.start, bt.scanned - bt.start);
+		/* Pretty output spans lines: fold them so the reply stays one line. */
+		for (size_t i = 0; i < line.len; i++)
+			if (line.p[i] == '\n' || line.p[i] == '\r')
+				line.p[i] = ' ';
+		sb_send(&line);
+	}
+	/* What follows the element (the version element's start) stays for the next scan. */
+	memmove(bt.buf.p, bt.buf.p + bt.scanned, bt.buf.len - bt.scanned);
+	bt.buf.len -= bt.scanned;
+	bt.scanned = 0;
 }
 
 /* Query arrays: the kernel never writes more than the attached count (at most 64 per point). */
@@ -813,28 +914,20 @@ static void run_step(struct sequence *s, int i)
 
 /* ---- the sequence's world (PROTOCOL.md "World") ---- */
 
-/* Moves an fd of the agent's own above the ones a sequence's objects get; -1 on failure. */
-static int agent_fd(int fd)
-{
-	int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, CHANNEL_FD_MIN);
-
-	if (fd >= 0)
-		close(fd);
-	return high;
-}
-
 
 /*
  * Prog and link ids are the kernel's, global to it, and a sequence may name any number: what the
  * kernel answers then depends on which objects exist and on the ids it hands out. A sequence runs
- * its programs' loads and its steps holding world.lock, so no other sequence of this agent makes
- * or frees a bpf object meanwhile, and it reports what exists outside it when it starts.
- * Sequences still build their netns and devices side by side.
+ * its programs' loads and its steps holding WORLD_LOCK, so no other sequence (of this agent or
+ * of another on the same kernel) makes or frees a bpf object meanwhile, and it reports what exists
+ * outside it when it starts. Sequences still build their netns and devices side by side.
  */
+#define WORLD_LOCK_DIR "/run"
+#define WORLD_LOCK WORLD_LOCK_DIR "/mprog-agent.lock"
 #define WORLD_IDS_MAX 4096
 
+/* Shared by the agent and its sequences' processes. */
 struct world {
-	pthread_mutex_t lock; /* robust: a sequence that dies holding it does not stop the others */
 	/* Ids of the programs of sequences whose netns is held (see hold_netns): they may still be
 	 * attached there, and go when that netns is torn down. */
 	uint32_t n_held_ids;
@@ -846,7 +939,8 @@ static struct world *world;
 static int probe_prog_fd = -1;
 /* CONFIG_NETKIT, as the kernel answers for it (see probe_netkit). */
 static int netkit_built;
-static int world_locked;
+/* The flock()ed WORLD_LOCK while this process holds the world; -1 otherwise. */
+static int world_lock_fd = -1;
 
 /* link_create of netkit on lo: ENXIO (not a netkit device) with netkit built, EINVAL from its stub without. */
 static int probe_netkit(void)
@@ -864,45 +958,73 @@ static int probe_netkit(void)
 
 static void world_init(void)
 {
-	pthread_mutexattr_t attr;
-
 	world = mmap(NULL, sizeof(*world), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (world == MAP_FAILED) {
 		perror("mprog-agent: mmap");
 		exit(1);
 	}
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(&world->lock, &attr);
+	mkdir(WORLD_LOCK_DIR, 0755); /* a guest's rootfs may lack it */
 	probe_prog_fd = agent_fd(prog_load(BPF_PROG_TYPE_FLOW_DISSECTOR, "linkidprobe"));
 	netkit_built = probe_netkit();
 }
 
-static void world_lock(void)
+/* flock() goes with the process: a sequence that dies holding the world lets it go. */
+static int world_lock(void)
 {
-	int ret = pthread_mutex_lock(&world->lock);
-
-	if (ret == EOWNERDEAD) /* that sequence's objects went with its process */
-		ret = pthread_mutex_consistent(&world->lock);
-	world_locked = ret == 0;
+	world_lock_fd = agent_fd(open(WORLD_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+	if (world_lock_fd < 0)
+		return -errno;
+	while (flock(world_lock_fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
 }
 
-/* Closes every fd from 3 up but `keep`. */
-static void close_fds_but(int keep)
+/* The fds a sequence's process holds besides its objects: its answer pipe, the world lock,
+ * bpftool's pipes. */
+static int outside_fds(int *fds)
 {
-	if (keep > 3)
-		close_range(3, (unsigned)keep - 1, 0);
-	close_range((unsigned)(keep < 3 ? 3 : keep + 1), ~0u, 0);
+	int n = 0;
+
+	fds[n++] = out_fd;
+	if (world_lock_fd >= 0)
+		fds[n++] = world_lock_fd;
+	if (bt.pid > 0) {
+		fds[n++] = bt.in;
+		fds[n++] = bt.out;
+	}
+	return n;
+}
+
+/* Closes every fd from 3 up but the outside ones. */
+static void close_fds_but_outside(void)
+{
+	int keep[4], n = outside_fds(keep);
+	unsigned from = 3;
+
+	for (int i = 1; i < n; i++) /* ascending */
+		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (int i = 0; i < n; i++) {
+		if ((unsigned)keep[i] > from)
+			close_range(from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	close_range(from, ~0u, 0);
 }
 
 /* The end of a sequence's turn: its objects are freed (their fds closed) before the next one looks. */
 static void world_unlock(void)
 {
-	close_fds_but(out_fd);
-	if (world_locked)
-		pthread_mutex_unlock(&world->lock);
-	world_locked = 0;
+	bpftool_stop();
+	close_fds_but_outside();
+	if (world_lock_fd >= 0)
+		close(world_lock_fd);
+	world_lock_fd = -1;
 }
 
 /* One past the id of a link made and dropped at once: the id the next link gets (idr_alloc_cyclic); 0 if unknown. */
@@ -947,7 +1069,13 @@ static int own_prog(const struct sequence *s, uint32_t id)
 /* W and O lines: the ids and objects of the kernel this sequence runs in, outside the sequence. */
 static void reply_world(const struct sequence *s, uint32_t next_link_id)
 {
-	reply("W next_link=%u netkit=%d fds=%d", next_link_id, netkit_built, out_fd);
+	struct sbuf sb = { 0 };
+	int fds[4], n = outside_fds(fds);
+
+	sb_printf(&sb, "W next_link=%u netkit=%d fds=", next_link_id, netkit_built);
+	for (int i = 0; i < n; i++)
+		sb_printf(&sb, "%s%d", i ? "," : "", fds[i]);
+	sb_send(&sb);
 	for (uint32_t id = next_id(BPF_PROG_GET_NEXT_ID, 0); id; id = next_id(BPF_PROG_GET_NEXT_ID, id)) {
 		struct prog_info_head info = { 0 };
 		struct attr_info a = { .info_len = sizeof(info), .info = ptr(&info) };
@@ -1024,9 +1152,18 @@ static void child_devices(const char *kind, const char *name, const char *peer)
 		child_fail("creating %s pair %s/%s: %s", kind, name, peer, strerror(-ret));
 }
 
+static int has_query(const struct sequence *s)
+{
+	for (int i = 0; i < s->n_steps; i++)
+		if (s->steps[i].op == OP_QUERY)
+			return 1;
+	return 0;
+}
+
 static void child_sequence(struct sequence *s)
 {
 	uint32_t next_link_id;
+	int ret;
 
 	bpftool_wanted = !s->no_bpftool;
 	holding = 1;
@@ -1035,9 +1172,13 @@ static void child_sequence(struct sequence *s)
 		child_devices(s->devices[d].kind, s->devices[d].name, s->devices[d].peer);
 		reply_devices(s->devices[d].name, s->devices[d].peer);
 	}
-	world_lock();
+	if (bpftool_wanted && has_query(s))
+		bpftool_start();
+	ret = world_lock();
+	if (ret)
+		child_fail("locking %s: %s", WORLD_LOCK, strerror(-ret));
 	next_link_id = probe_next_link_id();
-	close_fds_but(out_fd); /* the agent's fds: a sequence's numbers must not find them */
+	close_fds_but_outside(); /* the agent's fds: a sequence's numbers must not find them */
 	for (int o = 0; o < s->n_objects; o++) {
 		struct object *obj = &s->objects[o];
 		int fd;
@@ -1128,15 +1269,19 @@ static void wait_prog_gone(uint32_t id)
 /*
  * Lets the held namespaces go and waits until the kernel has torn them down, so that their
  * programs do not vanish while a later sequence runs: every sequence sees a world that changes
- * only through its own calls. No sequence runs meanwhile (the caller finished them all).
+ * only through its own calls. No sequence of this agent runs meanwhile (the caller finished them
+ * all), and the world lock keeps other agents' sequences out.
  */
 static void release_held_netns(void)
 {
+	world_lock(); /* best effort: the wait below matters most to this agent's own sequences */
 	while (n_held_netns)
 		close(held_netns[--n_held_netns]);
 	for (uint32_t i = 0; i < world->n_held_ids; i++)
 		wait_prog_gone(world->held_ids[i]);
 	world->n_held_ids = 0;
+	close(world_lock_fd);
+	world_lock_fd = -1;
 }
 
 /*
@@ -1366,7 +1511,7 @@ static int rawrun(struct lineio *in, uint64_t k)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mprog-agent [--dev PATH] [--bpftool PATH] [--hold-tcx-keys] [--jobs N (1-%d)]\n", JOBS_MAX);
+	fprintf(stderr, "usage: mprog-agent [--dev PATH] [--bpftool PATH --stdbuf LIBSTDBUF] [--hold-tcx-keys] [--jobs N (1-%d)]\n", JOBS_MAX);
 	exit(2);
 }
 
@@ -1418,6 +1563,8 @@ int main(int argc, char **argv)
 			dev = argv[++i];
 		else if (!strcmp(argv[i], "--bpftool") && i + 1 < argc)
 			bpftool_path = argv[++i];
+		else if (!strcmp(argv[i], "--stdbuf") && i + 1 < argc)
+			stdbuf_path = argv[++i];
 		else if (!strcmp(argv[i], "--hold-tcx-keys"))
 			hold_keys = 1;
 		else if (!strcmp(argv[i], "--jobs") && i + 1 < argc && parse_num(argv[++i], JOBS_MAX, &jobs_arg) == 0 && jobs_arg)
