@@ -1,11 +1,12 @@
 // Real guests under QEMU (no mocks): boot, handshake, replay, and the fault kinds a user sees.
 // Slow by nature (TCG); the first run also downloads the Debian kernels and userland.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Sequence } from '../harness/seq/types.js';
+import { outcomeOfFault } from '../harness/conform/records.js';
 import { QemuTarget } from '../harness/targets/qemu.js';
 import { TargetError } from '../harness/targets/target.js';
 import { droppedOptions } from '../vm/kernel-build.js';
@@ -46,6 +47,21 @@ async function fault(p: Promise<unknown>): Promise<{ err: TargetError; ms: numbe
   );
   expect(err).toBeInstanceOf(TargetError);
   return { err: err as TargetError, ms: Date.now() - start };
+}
+
+/** The QEMU processes this test process started (other tests' guests may still be up). */
+function ourGuests(): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        return stat.startsWith(`${p} (qemu-system-`) && stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(process.pid);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
 }
 
 const targets: QemuTarget[] = [];
@@ -117,15 +133,37 @@ describe('faults', () => {
     const query = slow.steps[3]!;
     slow.steps = [...slow.steps, ...Array.from({ length: 3000 }, () => query)];
     slow.expects = slow.steps.map(() => undefined);
-    const t = target('qemu:debian-6.12:x86_64', { runDeadlineMs: 10_000 });
+    const t = target('qemu:debian-6.12:x86_64', { deadline: { baseMs: 10_000, perStepMs: 0, perQueryMs: 0 } });
     const fresh = await t.run(smallSequence());
     const { err } = await fault(t.run(slow));
+    // The guest was busy with the queries: slow, not hung, so not a crash.
     expect(err.kind).toBe('timeout');
-    expect(err.message).toMatch(/deadline 10000 ms/);
+    expect(err.message).toMatch(/deadline 10000 ms\); the guest is still working \(QEMU used \d+% of a CPU over 1 s\): give it more time with --deadline/);
+    expect(outcomeOfFault(err.kind)).toBe('error');
+    expect(err.console).toBeTruthy();
     const r = await t.run(smallSequence());
     expect(r.kernel).toBe(fresh.kernel);
     // Ids start again where a fresh guest starts them: this is a new guest, not the one that timed out.
     expect(r.progIds['a']).toBe(fresh.progIds['a']);
+  });
+
+  it('calls a guest that stops working with a sequence pending hung (a crash), with its console', { timeout: 5 * MINUTE }, async () => {
+    const slow = smallSequence();
+    slow.steps = [...slow.steps, ...Array.from({ length: 3000 }, () => slow.steps[3]!)];
+    slow.expects = slow.steps.map(() => undefined);
+    const t = target('qemu:debian-6.12:x86_64', { deadline: { baseMs: 8_000, perStepMs: 0, perQueryMs: 0 } });
+    const before = ourGuests();
+    await t.run(smallSequence());
+    const guest = ourGuests().filter((pid) => !before.includes(pid));
+    expect(guest).toHaveLength(1);
+    const running = fault(t.run(slow));
+    // SIGSTOP: QEMU (and with it the guest) stops dead, as a deadlocked guest would sit.
+    process.kill(guest[0]!, 'SIGSTOP');
+    const { err } = await running;
+    expect(err.kind).toBe('hung');
+    expect(err.message).toMatch(/deadline 8000 ms\); the guest stopped working \(QEMU used 0% of a CPU over 1 s\)/);
+    expect(outcomeOfFault(err.kind)).toBe('crash');
+    expect(err.console).toBeTruthy();
   });
 
   it('says debian-6.1 has no tcx', { timeout: 10 * MINUTE }, async () => {

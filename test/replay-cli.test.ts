@@ -52,3 +52,45 @@ describe('mprog replay', () => {
     expect(JSON.parse(r.stdout)[0].kernel).toBe('emulator:7.2');
   });
 });
+
+describe('mprog replay deadlines on a real guest (debian-6.12 x86_64 under QEMU)', () => {
+  const MINUTE = 60_000;
+  /** One attach and 2,500 queries: valid, and minutes of bpftool under TCG. */
+  function longSequence(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'mprog-replay-'));
+    const file = join(dir, 'long.json');
+    const query = { op: 'query', dev: 'v0', attach_type: 'tcx_ingress', expect: { query: { count: 1 } } };
+    writeFileSync(
+      file,
+      JSON.stringify({
+        format: 'mprog-seq/1',
+        name: 'long',
+        devices: ['v0'],
+        programs: ['a'],
+        steps: [{ op: 'prog_attach', prog: 'a', dev: 'v0', attach_type: 'tcx_ingress', expect: { ok: true } }, ...Array.from({ length: 2500 }, () => query)],
+      }),
+    );
+    return file;
+  }
+
+  it('replays 1 attach + 2,500 queries within the deadline it scales to, and exits 0', { timeout: 20 * MINUTE }, async () => {
+    const r = await replay('--target', 'qemu:debian-6.12:x86_64', longSequence());
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/long\.json: qemu:debian-6\.12:x86_64 \(6\.12\.[^)]*\): 2501 steps/);
+  });
+
+  it('a deadline set too short for a working guest: timeout, exit 2, with the console and a hint', { timeout: 10 * MINUTE }, async () => {
+    const r = await replay('--target', 'qemu:debian-6.12:x86_64', '--deadline', '5000,0,0', longSequence());
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/deadline 5000 ms\); the guest is still working .*give it more time with --deadline/);
+    expect(r.stderr).toContain('--- console (tail) ---');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses a malformed --deadline with its usage, exit 2', async () => {
+    const r = await replay('--target', 'emulator', '--deadline', '1m', FILE);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^mprog replay: --deadline 1m: expected BASE\[,STEP\[,QUERY\]\] in milliseconds/);
+  });
+});

@@ -27,6 +27,12 @@ export interface VmOptions {
 }
 
 const CONSOLE_TAIL_CHARS = 6000;
+/** What a kernel prints when it stops making progress (watchdogs, RCU, hung tasks, oopses). */
+const STUCK = /soft lockup[^\n]*|hard LOCKUP[^\n]*|rcu: [^\n]*detected[^\n]*stall[^\n]*|blocked for more than \d+ seconds[^\n]*|BUG: [^\n]*|Oops[^\n]*/;
+/** Below this share of one CPU over a second, a guest with a request pending is not working on it. */
+const IDLE_CPU_SHARE = 0.05;
+/** /proc/PID/stat times are in USER_HZ, 100 on every Linux ABI. */
+const USER_HZ = 100;
 /** How long a guest that is going down (panic → reboot) gets to finish before it is judged. */
 const EXIT_GRACE_MS = 3000;
 const BYE_EXIT_MS = 10_000;
@@ -152,6 +158,23 @@ export class Vm {
     }
   }
 
+  /** The share of one CPU QEMU used over the next second; null when it is gone. */
+  private async cpuShare(): Promise<number | null> {
+    const ticks = (): number | null => {
+      try {
+        const stat = readFileSync(`/proc/${this.proc.pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+      } catch {
+        return null;
+      }
+    };
+    const before = ticks();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = ticks();
+    return before === null || after === null || this.exitStatus !== null ? null : (after - before) / USER_HZ;
+  }
+
   private async exited(withinMs: number): Promise<boolean> {
     if (this.exitStatus !== null) return true;
     let timer: NodeJS.Timeout | undefined;
@@ -175,11 +198,18 @@ export class Vm {
     const panic = /Kernel panic[^\n]*/.exec(console);
     if (panic) return new TargetError('panic', `${this.what}: ${panic[0].trim()}`, console);
     if (timedOut) {
-      const where =
-        phase === 'boot'
-          ? `no agent handshake within ${this.opts.bootDeadlineMs} ms of starting QEMU`
-          : `${message} (deadline ${phase.requestDeadlineMs} ms)`;
-      return new TargetError('timeout', `${this.what}: ${where}`, console);
+      // Saved with the report even when the guest printed nothing (quiet), so the report says so.
+      const log = console || '(nothing on the guest console)\n';
+      if (phase === 'boot') {
+        return new TargetError('timeout', `${this.what}: no agent handshake within ${this.opts.bootDeadlineMs} ms of starting QEMU`, log);
+      }
+      const missed = `${message} (deadline ${phase.requestDeadlineMs} ms)`;
+      const stuck = STUCK.exec(console);
+      if (stuck) return new TargetError('hung', `${this.what}: ${stuck[0].trim()}; ${missed}`, log);
+      const share = await this.cpuShare();
+      const cpu = share === null ? 'QEMU gone' : `QEMU used ${Math.round(share * 100)}% of a CPU over 1 s`;
+      if (share === null || share < IDLE_CPU_SHARE) return new TargetError('hung', `${this.what}: ${missed}; the guest stopped working (${cpu})`, log);
+      return new TargetError('timeout', `${this.what}: ${missed}; the guest is still working (${cpu}): give it more time with --deadline`, log);
     }
     if (err instanceof TargetError && err.kind !== 'agent-error') return err; // e.g. harness-fault: not the VM's doing
     const qemu = `QEMU ${this.exitStatus ?? 'still running'}${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`;

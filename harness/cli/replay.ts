@@ -7,8 +7,9 @@ import { openTarget } from '../targets/open.js';
 import { TargetError } from '../targets/target.js';
 import { ModelGapError } from '../../emulator/syscall.js';
 import { UsageError, parseOptions, reportTargetError } from './main.js';
+import { TARGET_OPTIONS, openOptions, targetOptionsHelp } from './target-options.js';
 
-export const REPLAY_HELP = `usage: mprog replay --target TARGET [--json] [--modules DIR] FILE...
+export const REPLAY_HELP = `usage: mprog replay --target TARGET [--json] [--modules DIR] [--deadline MS] FILE...
 
 Replay mprog-seq/1 files on one target, print the normalised results and check each step's expect.
 
@@ -16,7 +17,7 @@ Replay mprog-seq/1 files on one target, print the normalised results and check e
                    KERNEL debian-X.Y, mprog-X.Y (built here from Debian's linux-source-X.Y) or
                    a kernel image, ARCH x86_64 or arm64 (mprog kernels lists them)
   --json           the results as JSON
-  --modules DIR    the modules directory of a kernel image given by path
+${targetOptionsHelp(19)}
 
 exit status: 0 every expect held, 1 an expect failed, 2 bad input or unusable target`;
 
@@ -24,10 +25,11 @@ export async function runReplay(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(args, {
     target: { type: 'string' },
     json: { type: 'boolean', default: false },
-    modules: { type: 'string' },
+    ...TARGET_OPTIONS,
   });
   if (!values.target) throw new UsageError('replay needs --target');
   if (positionals.length === 0) throw new UsageError('replay needs at least one FILE');
+  const targetOptions = openOptions(values);
 
   // Every file is parsed, so one run names every bad one.
   const seqs: Sequence[] = [];
@@ -49,7 +51,7 @@ export async function runReplay(args: string[]): Promise<number> {
   const reports: ReplayReport[] = [];
   let target;
   try {
-    target = await openTarget(values.target as string, values.modules === undefined ? {} : { modulesDir: values.modules });
+    target = await openTarget(values.target as string, targetOptions);
     // Every file in flight at once: a target answers them in order, and a VM never waits for us.
     const replayed = await Promise.all(seqs.map((seq) => replaySequence(target!, seq)));
     replayed.forEach(({ report, expectFailures }, i) => {

@@ -4,6 +4,7 @@
 import { openTarget } from '../targets/open.js';
 import { resolve } from 'node:path';
 import { UsageError, integerOption, parseOptions, profileOption } from '../cli/main.js';
+import { TARGET_OPTIONS, openOptions, targetOptionsHelp } from '../cli/target-options.js';
 import { mergeRuns } from './merge.js';
 import { REPORT_FILES } from './outputs.js';
 import { displayPath, parseShard } from './plan.js';
@@ -13,7 +14,7 @@ import { DEFAULT_OUT, runConform } from './run.js';
 import { Progress, renderReport } from './terminal.js';
 
 export const CONFORM_HELP = `usage: mprog conform [--kernel K,...] [--arch A,...] [--host] [--profile P] [--out DIR]
-                     [--jobs N] [--shard I/N] [--resume] [--modules DIR] [CORPUS...]
+                     [--jobs N] [--shard I/N] [--resume] [--modules DIR] [--deadline MS] [CORPUS...]
 
 Replay a corpus on kernels and on the emulator (profile from each kernel's release) and diff
 every step.
@@ -27,7 +28,7 @@ every step.
   --jobs N       targets at once (default: the number of cores)
   --shard I/N    only the I-th of N round-robin parts of the corpus (join with mprog merge)
   --resume       continue the run in DIR, skipping what it finished
-  --modules DIR  the modules directory of a kernel image given by path
+${targetOptionsHelp(17)}
   CORPUS         files or directories (default: test/sequences and corpus)
 
 exit status: 0 all agree, 1 a divergence or failed expect, 2 bad input or unusable target,
@@ -67,8 +68,9 @@ export async function runConformCommand(args: string[]): Promise<number> {
     jobs: { type: 'string' },
     shard: { type: 'string' },
     resume: { type: 'boolean', default: false },
-    modules: { type: 'string' },
+    ...TARGET_OPTIONS,
   });
+  const targetOptions = openOptions(values);
   const shard = values.shard === undefined ? null : parseShard(values.shard);
   if (shard instanceof BadInput) throw new UsageError(shard.message);
   const progress = new Progress(process.stderr);
@@ -83,7 +85,7 @@ export async function runConformCommand(args: string[]): Promise<number> {
     jobs: integerOption('--jobs', values.jobs, 1) ?? null,
     resume: values.resume,
     onProgress: progress.handle,
-    ...(values.modules !== undefined && { openTarget: (spec: string) => openTarget(spec, { modulesDir: values.modules }) }),
+    openTarget: (spec: string) => openTarget(spec, targetOptions),
   });
   progress.finish();
   return finish(result);

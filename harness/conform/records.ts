@@ -107,11 +107,12 @@ export function targetLabel(t: TargetPlan): string {
 }
 
 /**
- * How a target fault counts. Only a kernel that panicked or stopped answering is a crash (exit
- * 3); a guest that never came up (bad image, QEMU refused it) is an unusable target (exit 2).
+ * How a target fault counts. Only a kernel that panicked or hung is a crash (exit 3); a guest
+ * that never came up (bad image, QEMU refused it) or was still working at its deadline is an
+ * error (exit 2).
  */
 export function outcomeOfFault(kind: FaultKind): Outcome {
   if (kind === 'unsupported') return 'unsupported';
-  if (kind === 'panic' || kind === 'timeout') return 'crash';
+  if (kind === 'panic' || kind === 'hung') return 'crash';
   return 'error';
 }

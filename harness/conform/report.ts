@@ -122,7 +122,7 @@ export function needsLook(r: ResultRecord): boolean {
 export const VERDICTS: Record<ExitStatus, string> = {
   0: 'all agree',
   1: 'divergences found',
-  2: 'bad input or an unusable target',
+  2: 'bad input, an unusable target or a missed deadline',
   3: 'a kernel crashed or hung',
 };
 

@@ -9,8 +9,8 @@ import { buildInitramfs } from '../../vm/initramfs.js';
 import { prepareKernel, type PreparedKernel } from '../../vm/kernels.js';
 import { isArch, type Arch } from '../../vm/paths.js';
 import { chooseAccel, Vm, type Accel } from '../../vm/qemu.js';
-import type { AgentClient } from './agent-client.js';
-import { type RunOptions, TargetError, type Target } from './target.js';
+import { type AgentClient, sequenceDeadlineMs } from './agent-client.js';
+import { DEFAULT_DEADLINE, type Deadline, type RunOptions, TargetError, type Target } from './target.js';
 
 export interface QemuTargetOptions {
   /** Extra kernel command line (tests use it to make a guest panic or hang). */
@@ -18,12 +18,12 @@ export interface QemuTargetOptions {
   /** Modules directory of a user-built kernel (`make modules_install INSTALL_MOD_PATH=DIR`). */
   modulesDir?: string;
   bootDeadlineMs?: number;
-  runDeadlineMs?: number;
+  /** Per sequence (default DEFAULT_DEADLINE). */
+  deadline?: Deadline;
 }
 
 /** TCG boots take seconds; a loaded CI machine can be several times slower. */
 const BOOT_DEADLINE_MS = 120_000;
-const RUN_DEADLINE_MS = 60_000;
 
 interface Guest {
   vm: Vm;
@@ -71,13 +71,13 @@ export class QemuTarget implements Target {
 
   async run(seq: Sequence, opts: RunOptions = {}): Promise<RawSequenceResult> {
     const guest = await this.start();
-    const deadlineMs = this.opts.runDeadlineMs ?? RUN_DEADLINE_MS;
+    const deadline = this.opts.deadline ?? DEFAULT_DEADLINE;
     try {
-      return await guest.client.run(seq, { deadlineMs, ...opts });
+      return await guest.client.run(seq, { deadline, ...opts });
     } catch (err) {
       // A FAIL answer (setup failed) leaves the guest usable; anything else retires it.
       if (guest.client.usable) throw err;
-      throw await this.retire(guest, err, deadlineMs);
+      throw await this.retire(guest, err, sequenceDeadlineMs(seq, deadline, opts.crossCheck ?? true));
     }
   }
 
@@ -195,12 +195,12 @@ export class QemuTarget implements Target {
       expects: [undefined],
       links: [],
     };
-    const deadlineMs = this.opts.runDeadlineMs ?? RUN_DEADLINE_MS;
+    const deadline = this.opts.deadline ?? DEFAULT_DEADLINE;
     let ret: number;
     try {
-      ret = (await guest.client.run(probe, { deadlineMs })).steps[0]!.ret;
+      ret = (await guest.client.run(probe, { deadline })).steps[0]!.ret;
     } catch (err) {
-      throw await this.retire(guest, err, deadlineMs);
+      throw await this.retire(guest, err, sequenceDeadlineMs(probe, deadline, true));
     }
     if (ret !== -EINVAL) return null;
     const release = guest.client.kernelRelease;
