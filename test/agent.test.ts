@@ -347,7 +347,7 @@ describe('bpftool cross-check', () => {
         'sep=',
         'while read -r line; do',
         '  case "$line" in',
-        '  "net show") printf \'%s{"command":["net","show"],"output":[{"xdp":[],"tc":[],"flow_dissector":[],"netfilter":[]}]}\' "$sep" ;;',
+        '  "net show"*) printf \'%s{"command":["net","show"],"output":[{"xdp":[],"tc":[],"flow_dissector":[],"netfilter":[]}]}\' "$sep" ;;',
         '  *) printf \'%s{"command":["version"],"output":{}}\' "$sep" ;;',
         '  esac',
         '  sep=,',
