@@ -2,7 +2,7 @@
 // against the emulator. Divergences come from a mutant profile (one rule changed) that only
 // the in-process API accepts, and from a sequence whose `expect` is wrong.
 
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -191,6 +191,13 @@ describe('mprog conform on kernels in QEMU', () => {
     expect(done.report.totals).toMatchObject({ sequences: 4, failed: 0, errors: 0 });
   });
 
+  it('exits 2 when no target could run the corpus (debian-6.1 has no tcx), not "all agree"', { timeout: 10 * MINUTE }, async () => {
+    const done = await conform({ corpus: [BASIC], host: false, kernels: ['debian-6.1'] });
+    expect(done.report.totals).toMatchObject({ sequences: 1, unsupported: 1 });
+    expect(done.report.status).toBe(2);
+    expect(renderReport(done.report, [])).toMatch(/note: no target could run the corpus/);
+  });
+
   it('exits 3 when the kernel panics, with the console log in the output directory', { timeout: 10 * MINUTE }, async () => {
     // No /init in the initramfs: the real kernel finds no root fs and panics while booting.
     const openTarget = async (spec: string) => new QemuTarget(spec, { extraCmdline: 'rdinit=/nonexistent', bootDeadlineMs: 2 * MINUTE });
@@ -211,13 +218,19 @@ describe('mprog conform / merge commands', () => {
   /** The built CLI, as a user runs it. */
   const mprog = (...args: string[]) => execa('node', ['bin/mprog.js', ...args], { reject: false });
 
-  it('resumes a killed run without redoing finished sequences', async () => {
+  /** A host run of tc_links into a fresh DIR, once results.jsonl has `lines` lines (the plan, then pairs). */
+  async function runUntil(lines: number) {
     const out = tmp();
     const args = ['conform', '--host', '--out', out, TC_LINKS];
-    const first = mprog(...args);
+    const run = mprog(...args);
     const file = join(out, 'results.jsonl');
-    const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0);
-    while (lines() < 2) await sleep(20); // the plan, then the first finished pair
+    const count = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0);
+    while (count() < lines) await sleep(20);
+    return { out, args, run, file };
+  }
+
+  it('resumes a killed run without redoing finished sequences', async () => {
+    const { args, run: first, file, out } = await runUntil(2);
     first.kill('SIGKILL');
     await first;
     const before = readFileSync(file, 'utf8');
@@ -254,11 +267,58 @@ describe('mprog conform / merge commands', () => {
     ['a bad shard', ['--shard', '3/2']],
     ['an unknown profile', ['--profile', '5.4']],
     ['a missing corpus', ['/nonexistent/corpus']],
+    ['an empty --kernel', ['--kernel', '']],
+    ['an empty --arch', ['--arch', 'x86_64,']],
   ])('exits 2 on %s, with a message and no stack trace', async (_what, extra) => {
     const r = await mprog('conform', '--host', '--out', tmp(), ...extra);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/^mprog: /);
+    expect(r.stderr).toMatch(/^mprog( conform)?: /);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 2 at once on an output directory that cannot be made (under /proc)', async () => {
+    const r = await mprog('conform', '--host', '--out', '/proc/mprog-out', BASIC);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe('mprog: --out /proc/mprog-out: cannot write there (ENOENT)');
+  });
+
+  it('exits 2 naming a corpus subdirectory it cannot read', async () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'locked'));
+    writeFileSync(join(dir, 'a.json'), readFileSync(BASIC));
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, 'locked'), 0);
+    // As nobody: root reads any directory.
+    const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', 'bin/mprog.js', 'conform', '--host', '--out', join(dir, 'out'), dir], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(`mprog: corpus ${dir}: cannot read ${join(dir, 'locked')} (EACCES)`);
+  });
+
+  it('lets one run at a time write to an output directory', async () => {
+    const { out, run: first } = await runUntil(1);
+    const second = await mprog('conform', '--host', '--out', out, BASIC);
+    expect(second.exitCode).toBe(2);
+    expect(second.stderr).toBe(`mprog: --out ${out}: another mprog conform (pid ${first.pid}) is writing there; wait for it to end, or use another --out`);
+    expect((await first).exitCode).toBe(0);
+    // The first run's records alone, and its lock gone with it.
+    expect(jsonl(out)).toHaveLength(TC_LINKS_COUNT);
+    expect(existsSync(join(out, '.lock'))).toBe(false);
+  });
+
+  it('stops cleanly on Ctrl-C: the reports of what finished, and how to resume', async () => {
+    const { out, args, run: first } = await runUntil(3);
+    first.kill('SIGINT');
+    const r = await first;
+    expect(r.exitCode).toBe(130);
+    const finished = jsonl(out).length;
+    expect(r.stderr).toContain(`mprog conform: stopped by SIGINT: ${finished} of ${TC_LINKS_COUNT} pairs finished; their reports are in ${out}\n`);
+    expect(r.stderr).toContain(`continue with: mprog conform --host --out ${out} ${TC_LINKS} --resume`);
+    const junit = readFileSync(join(out, 'junit.xml'), 'utf8');
+    expect(XMLValidator.validate(junit)).toBe(true);
+    expect(junit.match(/<testcase /g)).toHaveLength(TC_LINKS_COUNT);
+    const resumed = await mprog(...args, '--resume');
+    expect(resumed.exitCode).toBe(0);
+    expect(resumed.stderr).toContain(`${finished} already done, skipped`);
   });
 
   it('exits 2 naming the file and field of a bad sequence', async () => {

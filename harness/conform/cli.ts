@@ -10,6 +10,7 @@ import { REPORT_FILES } from './outputs.js';
 import { displayPath, parseShard } from './plan.js';
 import { BadInput, RESULTS_FILE } from './records.js';
 import type { Report } from './report.js';
+import { stopCleanlyOnSignal } from './interrupt.js';
 import { DEFAULT_OUT, runConform } from './run.js';
 import { Progress, renderReport } from './terminal.js';
 
@@ -43,9 +44,11 @@ machines) into one output directory with one report.
 
 exit status: as conform's, for the merged report; 2 when the runs cannot be merged`;
 
-/** "a,b" and repeated flags alike. */
-function list(values: string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(',')).filter((v) => v !== '');
+/** "a,b" and repeated flags alike; an empty item (`--kernel ''`) is a mistake, not the default. */
+function list(flag: string, values: string[] | undefined): string[] {
+  const items = (values ?? []).flatMap((v) => v.split(','));
+  if (items.includes('')) throw new UsageError(`${flag} ${values!.map((v) => JSON.stringify(v)).join(' ')}: an empty name; leave ${flag} out for the default`);
+  return items;
 }
 
 function finish(result: { report: Report; outDir: string } | BadInput): number {
@@ -76,15 +79,19 @@ export async function runConformCommand(args: string[]): Promise<number> {
   const progress = new Progress(process.stderr);
   const result = await runConform({
     corpus: positionals,
-    kernels: list(values.kernel),
-    arches: list(values.arch),
+    kernels: list('--kernel', values.kernel),
+    arches: list('--arch', values.arch),
     host: values.host,
     shard,
     profile: profileOption(values.profile) ?? null,
     outDir: values.out,
     jobs: integerOption('--jobs', values.jobs, 1) ?? null,
     resume: values.resume,
-    onProgress: progress.handle,
+    onProgress: (event) => {
+      // From the start event on, the run's own results.jsonl is in outDir.
+      if (event.type === 'start') stopCleanlyOnSignal(values.out, args, () => progress.finish());
+      progress.handle(event);
+    },
     openTarget: (spec: string) => openTarget(spec, targetOptions),
   });
   progress.finish();

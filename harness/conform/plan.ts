@@ -57,7 +57,12 @@ function corpusFiles(paths: string[]): string[] | BadInput {
       if (defaults) continue; // a checkout may lack one of the shipped directories
       return new BadInput(`corpus ${displayPath(root)}: no such file or directory`);
     }
-    for (const f of statSync(root).isDirectory() ? jsonFilesUnder(root) : [root]) files.add(f);
+    try {
+      for (const f of statSync(root).isDirectory() ? jsonFilesUnder(root) : [root]) files.add(f);
+    } catch (err) {
+      const { code, path } = err as NodeJS.ErrnoException;
+      return new BadInput(`corpus ${displayPath(root)}: cannot read ${path ? displayPath(path) : 'it'} (${code ?? (err as Error).message})`);
+    }
   }
   if (files.size === 0) return new BadInput(`no sequence files (*.json) in ${roots.map(displayPath).join(', ')}`);
   return [...files];

@@ -109,7 +109,11 @@ export function buildReport(plans: PlanRecord[], records: (ResultRecord | Target
     }
     report.targets.push(summary);
   }
-  report.status = statusOf(report.totals, notes);
+  // Nothing compared is not "all agree": a run where every kernel lacked the API proves nothing.
+  if (report.totals.sequences > 0 && report.totals.unsupported === report.totals.sequences) {
+    report.notes = [...notes, 'no target could run the corpus (every kernel lacks the API: choose another --kernel)'];
+  }
+  report.status = statusOf(report.totals, report.notes);
   return report;
 }
 
