@@ -2,12 +2,13 @@
 // system's Debian keyring, never touching the system's apt state. Used to fetch exact Debian
 // kernels, busybox and bpftool for both architectures on any Debian host.
 
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { compareDebVersions } from './debversion.js';
 import { tied } from './lifetime.js';
-import { cacheRoot } from './paths.js';
+import { cacheRoot, scratchFor } from './paths.js';
+import { sha256, tellDamaged } from './verified.js';
 
 export const SUITES = ['bookworm', 'bookworm-backports', 'trixie', 'trixie-backports', 'sid', 'experimental'] as const;
 
@@ -175,32 +176,48 @@ export class PrivateApt {
     return out.split('\n\n')[0]!;
   }
 
-  /** Downloads one exact package version (apt checks it against the signed lists); returns the .deb path. */
+  /**
+   * One exact package version as a .deb whose SHA-256 is the one apt's signed lists give: a
+   * cached file that does not match (a download cut short) is fetched again. Downloads go to a
+   * scratch directory and are renamed into place only once they match.
+   */
   async download(p: Available): Promise<string> {
     await this.update();
     const debs = join(this.dir, 'debs');
-    const already = this.cachedDeb(p);
-    if (already) return already;
     const spec = `${p.name}:${p.debArch}=${p.version}`;
-    // A 404 usually means the lists are older than the mirror (versions rotate): refresh once and retry.
-    await this.apt('apt-get', ['download', '-q', spec], debs).catch(async () => {
-      await this.update(true);
-      await this.apt('apt-get', ['download', '-q', spec], debs);
-    });
-    const got = this.cachedDeb(p);
-    if (!got) throw new Error(`private apt: downloaded ${p.name}:${p.debArch}=${p.version} but found no .deb in ${debs}`);
-    return got;
+    const want = /^SHA256: ([0-9a-f]{64})$/m.exec(await this.show(p))?.[1];
+    if (!want) throw new Error(`private apt: apt-cache show ${spec} gives no SHA256`);
+    const already = this.cachedDeb(debs, p);
+    if (already) {
+      if (sha256(readFileSync(already)) === want) return already;
+      tellDamaged(already, 'does not match the SHA256 in the Debian package lists');
+      rmSync(already);
+    }
+    const scratch = scratchFor(join(debs, 'partial'));
+    mkdirSync(scratch, { recursive: true });
+    try {
+      // A 404 usually means the lists are older than the mirror (versions rotate): refresh once and retry.
+      await this.apt('apt-get', ['download', '-q', spec], scratch).catch(async () => {
+        await this.update(true);
+        await this.apt('apt-get', ['download', '-q', spec], scratch);
+      });
+      const got = this.cachedDeb(scratch, p);
+      if (!got) throw new Error(`private apt: downloaded ${spec} but found no .deb in ${scratch}`);
+      if (sha256(readFileSync(got)) !== want) throw new Error(`private apt: the download of ${spec} does not match the SHA256 in the package lists`);
+      const file = join(debs, got.slice(scratch.length + 1));
+      renameSync(got, file);
+      return file;
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   }
 
-  private cachedDeb(p: Available): string | undefined {
-    const debs = join(this.dir, 'debs');
+  /** The .deb of `p` in `dir`, if there is one. */
+  private cachedDeb(dir: string, p: Available): string | undefined {
     // apt names files name_version_arch.deb with ':' in the version escaped as %3a.
-    const file = `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.debArch}.deb`;
-    for (const arch of [p.debArch, 'all']) {
-      const f = join(debs, file.replace(/_[^_]+\.deb$/, `_${arch}.deb`));
-      if (existsSync(f)) return f;
-    }
-    return undefined;
+    const stem = `${p.name}_${p.version.replace(/:/g, '%3a')}_`;
+    const file = [p.debArch, 'all'].map((arch) => `${stem}${arch}.deb`).find((f) => readdirSync(dir).includes(f));
+    return file === undefined ? undefined : join(dir, file);
   }
 }
 

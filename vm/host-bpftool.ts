@@ -3,7 +3,7 @@
 // host whose distribution ships an older bpftool (Debian 12 has 7.1).
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { cacheRoot, scratchFor, type Arch } from './paths.js';
 import { prepareUserland } from './userland.js';
@@ -20,7 +20,7 @@ export async function projectBpftool(arch: Arch): Promise<string> {
   const text = `#!/bin/sh\nexec ${loader} --library-path ${hostLibDirs.join(':')} ${bpftool} "$@"\n`;
   // Keyed by its text, so a userland with other packages gets a script of its own.
   const script = join(cacheRoot(), 'host-bpftool', `${arch}-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`, 'bpftool');
-  if (!existsSync(script)) {
+  if (!existsSync(script) || readFileSync(script, 'utf8') !== text) {
     mkdirSync(dirname(script), { recursive: true });
     const tmp = scratchFor(script);
     writeFileSync(tmp, text, { mode: 0o755 });

@@ -11,6 +11,7 @@ import { cpioNewc, type CpioEntry } from './cpio.js';
 import type { PreparedKernel } from './kernels.js';
 import { cacheRoot, scratchFor } from './paths.js';
 import { LIBSTDBUF, prepareUserland } from './userland.js';
+import { tellDamaged } from './verified.js';
 
 /** The name QEMU gives the agent's virtserialport; /init finds the port by it. */
 export const AGENT_PORT_NAME = 'mprog.agent';
@@ -90,7 +91,10 @@ async function writeInitramfs(kernel: PreparedKernel): Promise<string> {
   const hash = createHash('sha256').update(data).digest('hex').slice(0, 16);
   const dir = join(cacheRoot(), 'initramfs');
   const out = join(dir, `${arch}-${hash}.cpio`);
-  if (!existsSync(out)) {
+  // Named by its content: a file of that name with other bytes is damaged (a cut-short copy).
+  const intact = existsSync(out) && readFileSync(out).equals(data);
+  if (!intact) {
+    if (existsSync(out)) tellDamaged(out, 'its bytes are not the ones its name hashes');
     mkdirSync(dir, { recursive: true });
     const tmp = scratchFor(out);
     writeFileSync(tmp, data);

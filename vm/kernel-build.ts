@@ -6,7 +6,7 @@
 // kernel. Cached by source version, fragment and arch.
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -14,7 +14,8 @@ import { PrivateApt, type Available } from './apt.js';
 import { extractMembers } from './deb.js';
 import { tied } from './lifetime.js';
 import type { PreparedKernel } from './kernels.js';
-import { cacheRoot, publishDir, repoRoot, scratchFor, type Arch } from './paths.js';
+import { cacheRoot, repoRoot, type Arch } from './paths.js';
+import { cachedDir } from './verified.js';
 
 export const MPROG_LABEL = /^mprog-(\d+\.\d+)$/;
 
@@ -42,17 +43,12 @@ export async function mprogKernel(label: string, series: string, arch: Arch): Pr
   const fragment = readFileSync(fragmentPath());
   const key = createHash('sha256').update(pkg.version).update(fragment).update(arch).digest('hex').slice(0, 12);
   const dir = join(cacheRoot(), 'kernels', `mprog-${series}_${pkg.version}_${arch}_${key}`);
-  if (!existsSync(join(dir, 'image'))) {
+  await cachedDir(dir, 'kernel.json', async (tmp) => {
     // Minutes of silence otherwise: say once what is happening.
     process.stderr.write(`mprog: building kernel ${label} (${arch}) from ${pkg.name} ${pkg.version}; a few minutes, once (cached in ${dir})\n`);
-    const tmp = scratchFor(dir);
-    try {
-      await build(label, pkg, apt, tmp, arch);
-      publishDir(tmp, dir);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  }
+    await build(label, pkg, apt, tmp, arch);
+    return { manifest: { package: pkg }, files: ['image', 'config'] };
+  });
   return { label, arch, image: join(dir, 'image'), config: join(dir, 'config'), modules: [], package: pkg };
 }
 

@@ -15,7 +15,8 @@ import { compareDebVersions } from './debversion.js';
 import { extractMembers, listDeb, moduleBytes } from './deb.js';
 import { MPROG_LABEL, mprogKernel } from './kernel-build.js';
 import { tied } from './lifetime.js';
-import { cacheRoot, debArch, publishDir, scratchFor, type Arch } from './paths.js';
+import { cacheRoot, debArch, type Arch } from './paths.js';
+import { cachedDir } from './verified.js';
 
 export interface PreparedKernel {
   /** What the user asked for: `debian-6.12` or the image path. */
@@ -85,13 +86,18 @@ export async function prepareKernel(label: string, arch: Arch, opts: { modulesDi
     throw new Error(`kernel ${label} (${arch}): name one series; the mirror has ${series.join(', ') || 'none'}`);
   }
   // The newest kernel whose packages are all on the mirror (one may lack its modules package).
+  // Only that skips a version, and saying so: any other failure (a download, a damaged package)
+  // is this version's, not a reason to run another kernel than the newest.
   const candidates = (await seriesCandidates(`${m[1]}.${m[2]}`, arch, apt)).slice(0, MAX_CANDIDATES);
   const problems: string[] = [];
   for (const pkg of candidates) {
     try {
-      return await debianKernel(label, pkg, arch, apt);
+      const kernel = await debianKernel(label, pkg, arch, apt);
+      if (problems.length) process.stderr.write(`mprog: ${label} (${arch}): ${problems.join('; ')}; using ${pkg.name} ${pkg.version}\n`);
+      return kernel;
     } catch (err) {
-      problems.push(err instanceof Error ? err.message : String(err));
+      if (!(err instanceof NotOnMirror)) throw err;
+      problems.push(err.message);
     }
   }
   throw new Error(`kernel ${label} (${arch}): no usable package among the newest ${candidates.length}:\n  ${problems.join('\n  ')}`);
@@ -99,17 +105,7 @@ export async function prepareKernel(label: string, arch: Arch, opts: { modulesDi
 
 async function debianKernel(label: string, pkg: Available, arch: Arch, apt: PrivateApt): Promise<PreparedKernel> {
   const dir = join(cacheRoot(), 'kernels', `${pkg.name}_${pkg.version}_${pkg.debArch}`);
-  const meta = join(dir, 'kernel.json');
-  if (!existsSync(meta)) {
-    const tmp = scratchFor(dir);
-    try {
-      await unpackDebianKernel(pkg, tmp, arch, apt);
-      publishDir(tmp, dir);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  }
-  const saved = JSON.parse(readFileSync(meta, 'utf8')) as { modules: string[] };
+  const saved = await cachedDir(dir, 'kernel.json', (tmp) => unpackDebianKernel(pkg, tmp, arch, apt));
   return {
     label,
     arch,
@@ -131,8 +127,11 @@ export async function kernelPackages(pkg: Available, apt: PrivateApt): Promise<A
   return [pkg, ...parts.map((name) => found.find((p) => p.name === name && p.version === pkg.version) ?? missing(name, pkg))];
 }
 
+/** A version of a kernel the mirror does not have all packages of: the one resolution may skip. */
+class NotOnMirror extends Error {}
+
 function missing(name: string, pkg: Available): never {
-  throw new Error(`kernel ${pkg.name} ${pkg.version}: the mirror has no ${name} ${pkg.version} for ${pkg.debArch}`);
+  throw new NotOnMirror(`kernel ${pkg.name} ${pkg.version}: the mirror has no ${name} ${pkg.version} for ${pkg.debArch}`);
 }
 
 /** The files of a kernel wherever the package layout puts them (/boot up to 6.12, /usr/lib/modules/<release>/ later). */
@@ -181,7 +180,12 @@ interface Member {
 }
 
 /** Unpacks what the guest needs of a Debian kernel into `tmp`. */
-async function unpackDebianKernel(pkg: Available, tmp: string, arch: Arch, apt: PrivateApt): Promise<void> {
+async function unpackDebianKernel(
+  pkg: Available,
+  tmp: string,
+  arch: Arch,
+  apt: PrivateApt,
+): Promise<{ manifest: { package: Available; modules: string[] }; files: string[] }> {
   const what = `${pkg.name} ${pkg.version} (${arch})`;
   const members: Member[] = [];
   for (const p of await kernelPackages(pkg, apt)) {
@@ -214,7 +218,7 @@ async function unpackDebianKernel(pkg: Available, tmp: string, arch: Arch, apt: 
   writeFileSync(join(tmp, 'image'), await bootableImage(readFileSync(image), arch, what));
   writeFileSync(join(tmp, 'config'), readFileSync(config));
   rmSync(root, { recursive: true });
-  writeFileSync(join(tmp, 'kernel.json'), JSON.stringify({ package: pkg, modules }, null, 2) + '\n');
+  return { manifest: { package: pkg, modules }, files: ['image', 'config', ...modules] };
 }
 
 /** Matches the file of module `name` (depmod treats '-' and '_' in module names alike). */
@@ -295,26 +299,28 @@ async function userKernel(path: string, arch: Arch, modulesDir: string | undefin
   const data = readFileSync(image);
   const hash = createHash('sha256').update(data).update(modulesDir ?? '').digest('hex').slice(0, 16);
   const dir = join(cacheRoot(), 'kernels', `user-${hash}-${arch}`);
-  mkdirSync(join(dir, 'modules'), { recursive: true });
-  const bootable = join(dir, 'image');
-  if (!existsSync(bootable)) writeFileSync(bootable, await bootableImage(data, arch, path));
   // arch/<arch>/boot/<image> in a kernel tree: the tree's .config is three levels up.
   const config = [join(dirname(image), '.config'), join(dirname(image), '..', '..', '..', '.config')].find(existsSync) ?? null;
-  const modules: string[] = [];
-  if (modulesDir) {
-    const files = findFiles(resolve(modulesDir), (p) => /\.ko(\.(xz|zst|gz))?$/.test(p));
-    const locate = async (name: string): Promise<string> => {
-      const f = files.find((p) => moduleFile(name).test(p));
-      if (!f) throw new Error(`kernel ${path}: module ${name} is not under ${modulesDir}`);
-      return f;
-    };
-    for (const mod of await neededModules(config ? readFileSync(config, 'utf8') : null, locate, path)) {
-      const out = join(dir, 'modules', `${mod.name}.ko`);
-      writeFileSync(out, mod.bytes);
-      modules.push(out);
-    }
-  } else if (config && /^CONFIG_(VETH|VIRTIO_PCI|VIRTIO_CONSOLE)=m$/m.test(readFileSync(config, 'utf8'))) {
+  if (!modulesDir && config && /^CONFIG_(VETH|VIRTIO_PCI|VIRTIO_CONSOLE)=m$/m.test(readFileSync(config, 'utf8'))) {
     throw new Error(`kernel ${path}: ${config} builds veth or virtio console as modules: give the modules directory too`);
   }
-  return { label: path, arch, image: bootable, config, modules, package: null };
+  const saved = await cachedDir(dir, 'kernel.json', async (tmp) => {
+    mkdirSync(join(tmp, 'modules'), { recursive: true });
+    writeFileSync(join(tmp, 'image'), await bootableImage(data, arch, path));
+    const modules: string[] = [];
+    if (modulesDir) {
+      const files = findFiles(resolve(modulesDir), (p) => /\.ko(\.(xz|zst|gz))?$/.test(p));
+      const locate = async (name: string): Promise<string> => {
+        const f = files.find((p) => moduleFile(name).test(p));
+        if (!f) throw new Error(`kernel ${path}: module ${name} is not under ${modulesDir}`);
+        return f;
+      };
+      for (const mod of await neededModules(config ? readFileSync(config, 'utf8') : null, locate, path)) {
+        modules.push(`modules/${mod.name}.ko`);
+        writeFileSync(join(tmp, modules.at(-1)!), mod.bytes);
+      }
+    }
+    return { manifest: { modules }, files: ['image', ...modules] };
+  });
+  return { label: path, arch, image: join(dir, 'image'), config, modules: saved.modules.map((m) => join(dir, m)), package: null };
 }

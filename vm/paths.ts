@@ -2,8 +2,9 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reclaim } from './lifetime.js';
 
 /** The repository root: the nearest directory above this module with a package.json (works from vm/ and dist/vm/). */
 export function repoRoot(): string {
@@ -39,8 +40,12 @@ export function isArch(s: string): s is Arch {
   return (ARCHES as readonly string[]).includes(s);
 }
 
-/** A fresh scratch path next to `dir`, private to this call (concurrent preparations must not share one). */
+/**
+ * A fresh scratch path next to `dir`, private to this call (concurrent preparations must not
+ * share one). Scratch paths of `dir` whose process is gone (killed mid-build) are removed first.
+ */
 export function scratchFor(dir: string): string {
+  reclaim(dirname(dir), new RegExp(`^${basename(dir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)-`));
   return `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 

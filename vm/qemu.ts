@@ -3,7 +3,7 @@
 // The agent's channel is a virtio-serial port wired to QEMU's stdio; the console goes to a file.
 
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { constants, accessSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants, accessSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -12,7 +12,8 @@ import { TargetError } from '../harness/targets/target.js';
 import { AGENT_PORT_NAME } from './initramfs.js';
 import type { PreparedKernel } from './kernels.js';
 import { atExit, findOnPath, scratchDir, tied } from './lifetime.js';
-import { cacheRoot, hostArch, type Arch } from './paths.js';
+import { tellDamaged } from './verified.js';
+import { cacheRoot, hostArch, scratchFor, type Arch } from './paths.js';
 
 export type Accel = 'tcg' | 'kvm';
 
@@ -250,13 +251,30 @@ export async function chooseAccel(kernel: PreparedKernel, initramfs: string): Pr
   if (hostArch() !== kernel.arch || !kvmUsable()) return 'tcg';
   const file = join(cacheRoot(), 'kvm-probe.json');
   const key = `${release()} ${kernel.arch}`;
-  const verdicts = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Accel>) : {};
+  const verdicts = kvmVerdicts(file);
   if (verdicts[key] === undefined) {
     verdicts[key] = await probeKvm(kernel, initramfs);
     mkdirSync(cacheRoot(), { recursive: true });
-    writeFileSync(file, JSON.stringify(verdicts, null, 2) + '\n');
+    const tmp = scratchFor(file);
+    writeFileSync(tmp, JSON.stringify(verdicts, null, 2) + '\n');
+    renameSync(tmp, file);
   }
   return verdicts[key]!;
+}
+
+/** The cached KVM verdicts; a file that is not what chooseAccel writes is said so and probed again. */
+function kvmVerdicts(file: string): Record<string, Accel> {
+  if (!existsSync(file)) return {};
+  try {
+    const verdicts = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (typeof verdicts === 'object' && verdicts !== null && !Array.isArray(verdicts) && Object.values(verdicts).every((v) => v === 'tcg' || v === 'kvm')) {
+      return verdicts as Record<string, Accel>;
+    }
+  } catch {
+    // not JSON: as damaged as any other content
+  }
+  tellDamaged(file, 'not a map of KVM verdicts ("tcg" or "kvm")');
+  return {};
 }
 
 function kvmUsable(): boolean {

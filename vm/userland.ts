@@ -4,13 +4,14 @@
 // Staged once per exact package set under <cache>/userland.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { PrivateApt, dependsOf, type Available } from './apt.js';
 import { extractAll } from './deb.js';
 import { tied } from './lifetime.js';
-import { cacheRoot, debArch, publishDir, scratchFor, type Arch } from './paths.js';
+import { cacheRoot, debArch, type Arch } from './paths.js';
+import { cachedDir } from './verified.js';
 
 /** Where coreutils keeps the library `stdbuf` preloads (guest path). */
 export const LIBSTDBUF = '/usr/libexec/coreutils/libstdbuf.so';

@@ -1,0 +1,82 @@
+// The cache is verified, not trusted by existence: real runs of the built CLI on a private copy
+// of the cache (hard links: nothing here writes into a cached file, every product is replaced
+// whole), damaged the way a kill or a full disk damages it, then replayed on a real guest.
+
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrivateApt } from '../vm/apt.js';
+import { seriesCandidates } from '../vm/kernels.js';
+import { cacheRoot } from '../vm/paths.js';
+
+const MINUTE = 60_000;
+const BASIC = 'test/sequences/tc_opts/basic.json';
+
+/** Replaces `file` by its first half under the same name (a new inode: the linked original stays whole). */
+function truncate(file: string): void {
+  const data = readFileSync(file);
+  unlinkSync(file);
+  writeFileSync(file, data.subarray(0, data.length >> 1));
+}
+
+describe('a damaged cache is repaired, said once, and never makes a run use another kernel', () => {
+  const real = cacheRoot();
+  let cache: string;
+  const replay = () =>
+    execa('node', ['bin/mprog.js', 'replay', '--target', 'qemu:debian-6.12:x86_64', BASIC], { reject: false, env: { MPROG_CACHE: cache } });
+
+  beforeAll(async () => {
+    // The real cache has what a debian-6.12 run needs (it is where the other tests put it).
+    const r = await execa('node', ['bin/mprog.js', 'replay', '--target', 'qemu:debian-6.12:x86_64', BASIC], { reject: false });
+    expect(r.exitCode).toBe(0);
+    cache = mkdtempSync(join(real, 'test-cache-'));
+    for (const part of ['apt', 'userland']) await execa('cp', ['-al', join(real, part), join(cache, part)]);
+    // The files this process itself writes in place get copies of their own.
+    for (const f of ['state/updated', 'state/status']) {
+      unlinkSync(join(cache, 'apt', f));
+      copyFileSync(join(real, 'apt', f), join(cache, 'apt', f));
+    }
+  }, 10 * MINUTE);
+
+  afterAll(() => {
+    if (cache) rmSync(cache, { recursive: true, force: true });
+  });
+
+  it('fetches a truncated .deb again instead of falling back to an older kernel', { timeout: 10 * MINUTE }, async () => {
+    const [newest] = await seriesCandidates('6.12', 'x86_64', new PrivateApt(join(real, 'apt')));
+    const deb = join(cache, 'apt', 'debs', `${newest!.name}_${newest!.version}_amd64.deb`);
+    expect(existsSync(deb)).toBe(true);
+    truncate(deb);
+    const r = await replay();
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe(`mprog: cache: ${deb}: does not match the SHA256 in the Debian package lists; making it again`);
+    // The kernel the run prepared and booted is the newest one, the one it resolved.
+    expect(readdirSync(join(cache, 'kernels'))).toEqual([`${newest!.name}_${newest!.version}_amd64`]);
+    expect(readFileSync(deb).equals(readFileSync(join(real, 'apt', 'debs', `${newest!.name}_${newest!.version}_amd64.deb`)))).toBe(true);
+  });
+
+  it('makes a truncated kernel image and initramfs again, and re-probes a garbage KVM verdict file', { timeout: 10 * MINUTE }, async () => {
+    const [kernelDir] = readdirSync(join(cache, 'kernels'));
+    const image = join(cache, 'kernels', kernelDir!, 'image');
+    const [cpio] = readdirSync(join(cache, 'initramfs')).filter((f) => f.startsWith('x86_64-'));
+    const initramfs = join(cache, 'initramfs', cpio!);
+    truncate(image);
+    truncate(initramfs);
+    writeFileSync(join(cache, 'kvm-probe.json'), 'garbage{');
+    const r = await replay();
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr.split('\n').sort()).toEqual(
+      [
+        `mprog: cache: ${join(cache, 'kernels', kernelDir!)}: image does not match its checksum; making it again`,
+        `mprog: cache: ${initramfs}: its bytes are not the ones its name hashes; making it again`,
+        `mprog: cache: ${join(cache, 'kvm-probe.json')}: not a map of KVM verdicts ("tcg" or "kvm"); making it again`,
+      ].sort(),
+    );
+    expect(JSON.parse(readFileSync(join(cache, 'kvm-probe.json'), 'utf8'))).toEqual(expect.any(Object));
+    // Repaired: the next run finds nothing to say.
+    const again = await replay();
+    expect(again.exitCode).toBe(0);
+    expect(again.stderr).toBe('');
+  });
+});
