@@ -2,15 +2,11 @@
 // results.jsonl already; the reports are written for them, and the user is told how to go on.
 
 import { beforeSignalExit } from '../../vm/lifetime.js';
+import { shellQuote } from '../shell-quote.js';
 import { writeReports } from './outputs.js';
 import { BadInput } from './records.js';
 import { buildReport } from './report.js';
 import { readRun } from './store.js';
-
-/** Shell-quotes an argument when it needs it. */
-function quote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * From now on, a signal ends the run after writing the reports of `outDir` (synchronously: the
@@ -28,7 +24,7 @@ export function stopCleanlyOnSignal(outDir: string, args: readonly string[], bef
     writeReports(outDir, buildReport([stored.plan], stored.records));
     const finished = stored.records.filter((r) => r.type === 'result').length;
     const total = stored.plan.sequences.length * stored.plan.targets.length;
-    const resume = ['mprog', 'conform', ...args.filter((a) => a !== '--resume'), '--resume'].map(quote).join(' ');
+    const resume = ['mprog', 'conform', ...args.filter((a) => a !== '--resume'), '--resume'].map(shellQuote).join(' ');
     process.stderr.write(
       `mprog conform: stopped by ${signal}: ${finished} of ${total} pairs finished; their reports are in ${outDir}\n` +
         `continue with: ${resume}\n`,
