@@ -6,6 +6,10 @@
 //   guest_raw_ops_per_s_<arch>         the same calls (the same sequences) run inside the guest, no host in the loop
 //   replay_share_of_raw_<arch>         replay_ops_per_s / guest_raw_ops_per_s
 //   guest_attach_detach_ops_per_s_<arch>  a bare attach+detach loop inside the guest (one call's ceiling)
+//   conform_ops_per_s_<arch>           steps/s of conform on the shipped corpus, bpftool check on, guest booted
+//   conform_share_of_raw_<arch>        conform_ops_per_s / guest_raw_ops_per_s, both of this run
+//   conform_wall_s_default             `mprog conform` as a user runs it (warm cache, boot included)
+//   conform_wall_s_matrix              the same on debian-6.12 and debian-7.3 x x86_64 and arm64, --jobs 2
 //   fuzz_sequences_per_s               20-step generated sequences, emulator and one x86_64 VM on the
 //                                      mprog-6.12 kernel (Debian's 6.12 source, kernel-configs/mprog.fragment)
 //   fuzz_sequences_per_s_debian_6_12   the same on Debian's 6.12 cloud kernel
@@ -19,6 +23,7 @@ import { BadInput } from '../conform/records.js';
 import { loadCorpus } from '../conform/plan.js';
 import type { Sequence } from '../seq/types.js';
 import { QemuTarget } from '../targets/qemu.js';
+import { conformStepsPerSecond, conformWallSeconds } from './conform.js';
 import { benchEmulator } from './emulator.js';
 
 type Results = Record<string, number>;
@@ -38,6 +43,9 @@ const GOALS: Record<string, string> = {
   replay_share_of_raw_x86_64: '>= 0.5',
   replay_share_of_raw_arm64: '>= 0.5',
   fuzz_sequences_per_s: '>= 100',
+  conform_share_of_raw_x86_64: '>= 0.5',
+  conform_share_of_raw_arm64: '>= 0.5',
+  conform_wall_s_default: '<= 10',
 };
 
 /** The selftest-derived sequences of test/sequences. */
@@ -53,7 +61,8 @@ function vmGroup(arch: 'x86_64' | 'arm64'): Group {
   return {
     keys: [
       `boot_s_${arch}`, `replay_ops_per_s_${arch}`, `replay_checked_ops_per_s_${arch}`, `guest_raw_ops_per_s_${arch}`,
-      `replay_share_of_raw_${arch}`, `guest_attach_detach_ops_per_s_${arch}`,
+      `replay_share_of_raw_${arch}`, `guest_attach_detach_ops_per_s_${arch}`, `conform_ops_per_s_${arch}`,
+      `conform_share_of_raw_${arch}`,
     ],
     run: async (out) => {
       const b = await benchQemu({ arch, sequences: selftestSequences(), rounds: 2 });
@@ -63,8 +72,17 @@ function vmGroup(arch: 'x86_64' | 'arm64'): Group {
       out[`guest_raw_ops_per_s_${arch}`] = round(b.raw.callsPerSecond);
       out[`replay_share_of_raw_${arch}`] = round(b.replay.callsPerSecond / b.raw.callsPerSecond);
       out[`guest_attach_detach_ops_per_s_${arch}`] = round(b.attachDetach.callsPerSecond);
+      const conform = await conformStepsPerSecond(arch);
+      out[`conform_ops_per_s_${arch}`] = round(conform);
+      out[`conform_share_of_raw_${arch}`] = round(conform / b.raw.callsPerSecond);
     },
   };
+}
+
+/** Wall seconds of one `mprog conform` command line on `kernels` x `arches`. */
+function wallGroup(key: string, kernels: string[], arches: string[], args: string[]): Group {
+  const warm = kernels.flatMap((k) => arches.map((a) => `qemu:${k}:${a}`));
+  return { keys: [key], run: async (out) => void (out[key] = round(await conformWallSeconds(args, warm))) };
 }
 
 /** Fuzzing speed against one x86_64 TCG VM booted with `kernel`. */
@@ -88,6 +106,8 @@ const GROUPS: Group[] = [
   vmGroup('arm64'),
   fuzzGroup('fuzz_sequences_per_s', 'mprog-6.12'),
   fuzzGroup('fuzz_sequences_per_s_debian_6_12', 'debian-6.12'),
+  wallGroup('conform_wall_s_default', ['debian-6.12'], ['x86_64'], []),
+  wallGroup('conform_wall_s_matrix', ['debian-6.12', 'debian-7.3'], ['x86_64', 'arm64'], ['--kernel', 'debian-6.12,debian-7.3', '--arch', 'x86_64,arm64', '--jobs', '2']),
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ModelGapError } from '../../emulator/syscall.js';
 import { type Profile, profileForRelease } from '../../emulator/profiles.js';
 import { diffResults } from '../diff.js';
-import { replaySequence } from '../replay.js';
+import { type Replayed, replaySequence } from '../replay.js';
 import type { Sequence } from '../seq/types.js';
 import { EmulatorTarget } from '../targets/emulator.js';
 import { openTarget } from '../targets/open.js';
@@ -78,10 +78,18 @@ function faultRecord(seq: Sequence, tp: TargetPlan, release: string | null, prof
   return { type: 'result', sequence, name, target: tp.spec, release, profile, outcome: outcomeOfFault(fault.kind), steps: seq.steps.length, divergences: [], expectFailures: [], fault, ms };
 }
 
-async function runPair(ctx: RunContext, up: Up, tp: TargetPlan, seq: Sequence): Promise<ResultRecord> {
+/** A kernel's answer to one sequence, asked for ahead of its turn; its errors are caught into it. */
+type Asked = Promise<Replayed | { error: unknown }>;
+
+function ask(target: Target, seq: Sequence): Asked {
+  return replaySequence(target, seq).catch((error: unknown) => ({ error }));
+}
+
+async function runPair(ctx: RunContext, up: Up, tp: TargetPlan, seq: Sequence, asked: Asked): Promise<ResultRecord> {
   const started = Date.now();
   try {
-    const kernel = await replaySequence(up.target, seq);
+    const kernel = await asked;
+    if ('error' in kernel) throw kernel.error;
     const emulator = await replaySequence(new EmulatorTarget(up.profile), seq, { world: kernel.world });
     const divergences = diffResults(kernel.report.results, emulator.report.results);
     const expectFailures = [
@@ -140,6 +148,9 @@ async function bringUp(ctx: RunContext, tp: TargetPlan): Promise<Up | TargetFaul
  */
 const TARGET_ENDING: readonly string[] = ['boot-fail', 'unusable'];
 
+/** Sequences a target is asked for ahead of the one being diffed. */
+const AHEAD = 8;
+
 function targetFault(ctx: RunContext, tp: TargetPlan, record: TargetFaultRecord): void {
   ctx.keep(record);
   ctx.emit({ type: 'target-fault', target: tp, record });
@@ -157,11 +168,21 @@ async function runTarget(ctx: RunContext, tp: TargetPlan, seqs: Sequence[]): Pro
     return;
   }
   ctx.emit({ type: 'target-up', target: tp, release: up.release, profile: up.profile.name });
+  // Sequences are sent ahead of their turn, as replay sends them: the target works on the next
+  // while the host diffs the last, and a guest's agent runs several at once. Answers come in order.
+  const asked: Asked[] = [];
+  const askUpTo = (n: number) => {
+    while (asked.length < Math.min(n, todo.length)) asked.push(ask(up.target, todo[asked.length]!));
+  };
   try {
-    for (const seq of todo) {
+    for (const [i, seq] of todo.entries()) {
+      askUpTo(i + AHEAD);
       ctx.emit({ type: 'pair-start', target: tp, sequence: seq.file, name: seq.name });
-      const record = await runPair(ctx, up, tp, seq);
+      const record = await runPair(ctx, up, tp, seq, asked[i]!);
       finish(ctx, tp, record);
+      // A fault may have cost the guest its life, and the answers asked of it since with it: those
+      // are asked again (of the next guest) rather than recorded with this fault.
+      if (record.fault) asked.length = i + 1;
       if (record.fault && TARGET_ENDING.includes(record.fault.kind)) {
         const rest = todo.length - todo.indexOf(seq) - 1;
         const fault: Fault = { kind: 'not-run', message: `not run: ${tp.spec} stopped answering (${record.fault.kind} in ${seq.name}); continue with --resume` };
