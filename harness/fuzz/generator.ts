@@ -37,7 +37,13 @@ export interface GenerateOptions {
   fixedLength?: boolean;
   /** Ids the target's kernel used lately (idsOfWorld); raw numbers are drawn around them. */
   nearIds?: readonly number[];
+  /** The id the target's kernel gave out next lately (world.nextLinkId; 0: unknown). */
+  nextLinkId?: number;
 }
+
+/** How many link ids a sequence is likely to find taken between the world it was generated
+ * after and its own link_create: the sequences in flight before it each take a few. */
+const LINK_IDS_AHEAD = 24;
 
 /** The ids of a kernel's world worth aiming raw numbers at. */
 export function idsOfWorld(world: KernelWorld): number[] {
@@ -292,7 +298,11 @@ class Builder {
         const state = this.stateOf(this.point());
         const link = `l${this.links.length}`;
         this.links.push(link);
-        return { op, link, prog: this.attachProg(state), ...this.attachFields(state, ATTACH_FLAGS) };
+        const fields = this.attachFields(state, ATTACH_FLAGS);
+        // A relative link id equal to the new link's own: primed, not yet settled (EAGAIN).
+        const next = this.opts.nextLinkId ?? 0;
+        if ((fields.flags & (L | ID)) === (L | ID) && next && rng.chance(0.3)) fields.relative = { value: next + rng.between(0, LINK_IDS_AHEAD) };
+        return { op, link, prog: this.attachProg(state), ...fields };
       }
       case 'prog_detach': {
         const used = this.pointsInUse();

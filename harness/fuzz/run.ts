@@ -214,7 +214,10 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
       continue;
     }
     run++;
-    if (answer.world) genOpts.nearIds = idsOfWorld(answer.world);
+    if (answer.world) {
+      genOpts.nearIds = idsOfWorld(answer.world);
+      genOpts.nextLinkId = answer.world.nextLinkId;
+    }
     coverage.record(seq, answer.target, sizes);
     if (answer.diff.length === 0) continue;
     log(`sequence ${index} (${seq.steps.length} steps) diverges:\n${describeDiff(answer.diff)}\nshrinking against ${opts.target.spec}...`);
