@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { PROFILES } from '../emulator/profiles.js';
 import { SeqError, parseSequenceText } from '../harness/seq/parse.js';
 
 const base = {
@@ -49,6 +50,11 @@ describe('mprog-seq/1 parser errors', () => {
     ['negative number', withStep({ ...base.steps[0], expected_revision: -1 }), '$.steps[0].expected_revision', /integer/],
     ['unknown errno in expect', withStep({ ...base.steps[0], expect: { errno: 'EWHATEVER' } }), '$.steps[0].expect.errno', /unknown errno/],
     ['unknown expect field', withStep({ ...base.steps[0], expect: { query: { cnt: 1 } } }), '$.steps[0].expect.query.cnt', /unknown field/],
+    ['expect count not a number', withStep({ ...base.steps[0], expect: { query: { count: 'two' } } }), '$.steps[0].expect.query.count', /integer/],
+    ['expect prog_ids not a list', withStep({ ...base.steps[0], expect: { query: { prog_ids: 5 } } }), '$.steps[0].expect.query.prog_ids', /array/],
+    ['expect prog_ids element', withStep({ ...base.steps[0], expect: { query: { prog_ids: ['a', 3] } } }), '$.steps[0].expect.query.prog_ids[1]', /string/],
+    ['expect attach flags element', withStep({ ...base.steps[0], expect: { query: { link_attach_flags: [-1] } } }), '$.steps[0].expect.query.link_attach_flags[0]', /integer/],
+    ['expect link_info dev', withStep({ ...base.steps[0], expect: { link_info: { dev: 7 } } }), '$.steps[0].expect.link_info.dev', /string/],
     // Names every JavaScript object inherits: only the tables' own entries count.
     ['inherited op name', withStep({ op: 'toString' }), '$.steps[0].op', /unknown op "toString"/],
     ['op __proto__', withStep({ op: '__proto__' }), '$.steps[0].op', /unknown op "__proto__"/],
@@ -123,6 +129,6 @@ describe('mprog replay on bad input', () => {
     writeFileSync(file, JSON.stringify(base));
     const target = await execa('node', ['bin/mprog.js', 'replay', '--target', 'emulator:5.4', file], { reject: false });
     expect(target.exitCode).toBe(2);
-    expect(target.stderr).toMatch(/unknown emulator profile "5.4" \(known: 6.1, 6.6, 6.12, 7.2\)/);
+    expect(target.stderr).toContain(`unknown emulator profile "5.4" (known: ${PROFILES.map((p) => p.name).join(', ')})`);
   });
 });

@@ -257,14 +257,33 @@ class Parser {
     if (obj.query !== undefined) {
       const q = this.object(obj.query, `${path}.query`);
       this.keys(q, `${path}.query`, QUERY_FIELDS);
+      for (const key of ['count', 'revision', 'attach_flags'] as const) {
+        if (q[key] !== undefined) this.integer(q[key], `${path}.query.${key}`, Number.MAX_SAFE_INTEGER);
+      }
+      for (const key of ['prog_ids', 'link_ids'] as const) {
+        if (q[key] !== undefined) this.list(q[key], `${path}.query.${key}`, (v, at) => (v === null ? null : this.string(v, at)));
+      }
+      for (const key of ['prog_attach_flags', 'link_attach_flags'] as const) {
+        if (q[key] !== undefined) this.list(q[key], `${path}.query.${key}`, (v, at) => this.integer(v, at));
+      }
       expect.query = q as Expect['query'];
     }
     if (obj.link_info !== undefined) {
       const li = this.object(obj.link_info, `${path}.link_info`);
       this.keys(li, `${path}.link_info`, LINK_INFO_FIELDS);
+      for (const key of ['prog', 'dev'] as const) {
+        if (li[key] !== undefined && li[key] !== null) this.string(li[key], `${path}.link_info.${key}`);
+      }
+      if (li.attach_type !== undefined && typeof li.attach_type !== 'string') this.integer(li.attach_type, `${path}.link_info.attach_type`);
       expect.link_info = li as Expect['link_info'];
     }
     return expect;
+  }
+
+  /** An array, each element checked by `element` (which fails at its path). */
+  list(value: Json | undefined, path: string, element: (v: Json, at: string) => unknown): void {
+    if (!Array.isArray(value)) this.fail(path, 'must be an array');
+    value.forEach((v, i) => element(v, `${path}[${i}]`));
   }
 
   step(value: Json | undefined, path: string, links: string[]): { step: Step; expect: Expect | undefined } {
