@@ -8,7 +8,6 @@ import { ENOENT, ENOLINK, EPERM, isErr } from './errno.js';
 import { type BpfLinkOps, BpfLink, bpfLinkCleanup, bpfLinkPrime, bpfLinkSettle } from './link.js';
 import {
   type BpfMprogEntry,
-  type BpfTuple,
   type MprogContext,
   bpfMprogAttach,
   bpfMprogCommit,
@@ -66,10 +65,10 @@ function attachCommit(k: AttachContext, point: MprogAttachPoint, dev: NetDevice,
   bpfMprogCommit(k, entry);
 }
 
-/** The committed end of a detach: publish (or retire) the entry, drop a plain program. */
-function detachCommit(k: AttachContext, point: MprogAttachPoint, dev: NetDevice, type: number, entry: BpfMprogEntry, released: BpfTuple): void {
+/** The committed end of a detach: publish (or retire) the entry; a plain program is dropped. */
+function detachCommit(k: AttachContext, point: MprogAttachPoint, dev: NetDevice, type: number, entry: BpfMprogEntry): void {
   point.entryUpdate(dev, type, entry);
-  bpfMprogCommit(k, entry, released);
+  bpfMprogCommit(k, entry);
 }
 
 /** tcx_prog_attach() / netkit_prog_attach(). The slot keeps the program reference that
@@ -100,9 +99,9 @@ export function mprogProgDetach(k: AttachContext, point: MprogAttachPoint, attr:
   if (isErr(dev)) return dev;
   const entry = point.entryFetch(dev, attr.attach_type);
   if (!entry) return -ENOENT;
-  const released = bpfMprogDetach(k, entry, prog, null, attr.attach_flags, attr.relative_fd, attr.expected_revision);
-  if (isErr(released)) return released;
-  detachCommit(k, point, dev, attr.attach_type, entry, released);
+  const ret = bpfMprogDetach(k, entry, prog, null, attr.attach_flags, attr.relative_fd, attr.expected_revision);
+  if (ret) return ret;
+  detachCommit(k, point, dev, attr.attach_type, entry);
   return 0;
 }
 
@@ -156,9 +155,8 @@ function linkRelease(k: AttachContext, link: MprogLink): void {
   if (!dev) return;
   const entry = link.point.entryFetch(dev, link.location);
   if (!entry) return;
-  const released = bpfMprogDetach(k, entry, link.prog, link, 0, 0, 0);
-  if (isErr(released)) return;
-  detachCommit(k, link.point, dev, link.location, entry, released);
+  if (bpfMprogDetach(k, entry, link.prog, link, 0, 0, 0)) return;
+  detachCommit(k, link.point, dev, link.location, entry);
   link.dev = null;
 }
 

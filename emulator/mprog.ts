@@ -23,6 +23,8 @@ export interface BpfTuple {
 /** struct bpf_mprog_bundle: what outlives the A/B entries, the revision above all. */
 export class BpfMprogBundle {
   revision = 1; // bpf_mprog_bundle_init()
+  /** A deleted plain program whose reference goes at the commit (bpf_mprog_mark_for_release()). */
+  ref: BpfProg | null = null;
 }
 
 /** struct bpf_mprog_entry: the attached programs in run order. */
@@ -51,10 +53,28 @@ function bpfMprogExists(entry: BpfMprogEntry, prog: BpfProg): boolean {
   return entry.items.some((item) => item.prog === prog);
 }
 
-/** bpf_mprog_commit(): the change is visible; bump the revision, drop a released plain program. */
-export function bpfMprogCommit(k: LinkTables, entry: BpfMprogEntry, released: BpfTuple | null = null): void {
-  if (released?.prog && !released.link) bpfProgPut(k, released.prog);
+/** bpf_mprog_mark_for_release(): a deleted plain program is dropped only at the commit. */
+function bpfMprogMarkForRelease(entry: BpfMprogEntry, tuple: BpfTuple): void {
+  if (!tuple.link) entry.parent.ref = tuple.prog;
+}
+
+/** bpf_mprog_complete_release(). */
+function bpfMprogCompleteRelease(k: LinkTables, entry: BpfMprogEntry): void {
+  if (entry.parent.ref) {
+    bpfProgPut(k, entry.parent.ref);
+    entry.parent.ref = null;
+  }
+}
+
+/** bpf_mprog_revision_new(). */
+function bpfMprogRevisionNew(entry: BpfMprogEntry): void {
   entry.parent.revision++;
+}
+
+/** bpf_mprog_commit(): the change is visible. */
+export function bpfMprogCommit(k: LinkTables, entry: BpfMprogEntry): void {
+  bpfMprogCompleteRelease(k, entry);
+  bpfMprogRevisionNew(entry);
 }
 
 // ---- resolving the relative object ----
@@ -116,7 +136,8 @@ function bpfMprogPosAfter(entry: BpfMprogEntry, tuple: BpfTuple): number {
 }
 
 /**
- * The BEFORE and AFTER rules of bpf_mprog_attach()/bpf_mprog_detach(): each computes a position
+ * The BEFORE and AFTER rules of bpf_mprog_attach()/bpf_mprog_detach() (the kernel writes them out
+ * in both; they are the same, so one function here): each computes a position
  * from the relative; a position already fixed (-ERANGE: none yet) by REPLACE or by the program to
  * detach must agree. With no rule at all, a request without relative and flags means "last".
  * Returns the agreed position (-1 first .. total last), or -errno.
@@ -149,8 +170,16 @@ function bpfMprogReplace(k: LinkTables, entry: BpfMprogEntry, ntuple: BpfTuple, 
   if (!ntuple.link && oprog) bpfProgPut(k, oprog);
 }
 
-/** bpf_mprog_insert(): BEFORE inserts where the relative was, AFTER right after it; at `total`
- * (AFTER the last, or no rule) it appends. */
+/**
+ * bpf_mprog_insert(): `idx` is a position in the old list; the new list gets a hole there and the
+ * program goes into it. BEFORE P3 (old idx 1, the slot before P3) must land at new idx 2, so
+ * BEFORE moves one on; AFTER P2 is old and new idx 2 alike; at `total` (AFTER the last, or no
+ * rule) it appends:
+ *
+ *   +--+--+--+     +--+--+--+--+     +--+--+--+--+
+ *   |P1|P2|P3| ==> |P1|P2|  |P3| ==> |P1|P2|P4|P3|
+ *   +--+--+--+     +--+--+--+--+     +--+--+--+--+
+ */
 function bpfMprogInsert(entry: BpfMprogEntry, ntuple: BpfTuple, idx: number, flags: number): void {
   const total = bpfMprogTotal(entry);
   if (idx !== total && flags & BPF_F_BEFORE) idx += 1;
@@ -158,11 +187,11 @@ function bpfMprogInsert(entry: BpfMprogEntry, ntuple: BpfTuple, idx: number, fla
 }
 
 /** bpf_mprog_delete(): -1 means the first slot, total the last. */
-function bpfMprogDelete(entry: BpfMprogEntry, idx: number): BpfTuple {
+function bpfMprogDelete(entry: BpfMprogEntry, idx: number): void {
   const total = bpfMprogTotal(entry);
   if (idx === -1) idx = 0;
   else if (idx === total) idx = total - 1;
-  return entry.items.splice(idx, 1)[0]!;
+  bpfMprogMarkForRelease(entry, entry.items.splice(idx, 1)[0]!);
 }
 
 /**
@@ -211,8 +240,7 @@ function bpfMprogFetch(entry: BpfMprogEntry, tuple: BpfTuple, idx: number): numb
 
 /**
  * bpf_mprog_detach(): remove `prog` (or, without a program, the slot the flags and relative
- * select; plain detach with neither removes the last). Returns the removed tuple for the
- * caller's commit, or -errno.
+ * select; plain detach with neither removes the last). On success (0) the caller commits.
  */
 export function bpfMprogDetach(
   k: MprogContext,
@@ -222,7 +250,7 @@ export function bpfMprogDetach(
   flags: number,
   idOrFd: number,
   revision: number,
-): BpfTuple | number {
+): number {
   if (flags & BPF_F_REPLACE) return -EINVAL;
   if (revision && revision !== bpfMprogRevision(entry)) return -ESTALE;
   if (!bpfMprogTotal(entry)) return -ENOENT;
@@ -238,7 +266,8 @@ export function bpfMprogDetach(
   if (isErr(pos)) return pos;
   const ret = bpfMprogFetch(entry, { prog, link }, pos.idx);
   if (ret) return ret;
-  return bpfMprogDelete(entry, pos.idx);
+  bpfMprogDelete(entry, pos.idx);
+  return 0;
 }
 
 // ---- query ----
