@@ -1,14 +1,14 @@
 // The cache is verified, not trusted by existence: real runs of the built CLI on a private copy
-// of the cache (hard links: nothing here writes into a cached file, every product is replaced
-// whole), damaged the way a kill or a full disk damages it, then replayed on a real guest.
+// of the cache, damaged the way a kill or a full disk damages it, then replayed on a real guest.
 
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivateApt } from '../vm/apt.js';
 import { seriesCandidates } from '../vm/kernels.js';
 import { cacheRoot } from '../vm/paths.js';
+import { privateCache } from './private-cache.js';
 
 const MINUTE = 60_000;
 const BASIC = 'test/sequences/tc_opts/basic.json';
@@ -30,13 +30,7 @@ describe('a damaged cache is repaired, said once, and never makes a run use anot
     // The real cache has what a debian-6.12 run needs (it is where the other tests put it).
     const r = await execa('node', ['bin/mprog.js', 'replay', '--target', 'qemu:debian-6.12:x86_64', BASIC], { reject: false });
     expect(r.exitCode).toBe(0);
-    cache = mkdtempSync(join(real, 'test-cache-'));
-    for (const part of ['apt', 'userland']) await execa('cp', ['-al', join(real, part), join(cache, part)]);
-    // The files this process itself writes in place get copies of their own.
-    for (const f of ['state/updated', 'state/status']) {
-      unlinkSync(join(cache, 'apt', f));
-      copyFileSync(join(real, 'apt', f), join(cache, 'apt', f));
-    }
+    cache = await privateCache(['apt', 'userland']);
   }, 10 * MINUTE);
 
   afterAll(() => {

@@ -2,12 +2,13 @@
 // Each test waits until the child it is about (a QEMU guest, the host agent and its per-sequence
 // fork) exists, ends node the way a user or CI would, and then looks for those processes.
 
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { privateCache } from './private-cache.js';
 
 const MINUTE = 60_000;
 const BASIC = 'test/sequences/tc_opts/basic.json';
@@ -99,6 +100,37 @@ describe('no process outlives mprog', () => {
     expect(r.exitCode).toBe(status);
     expect(await survivors([qemu], 10_000)).toEqual([]);
     expect(scratchOf(node)).toEqual([]);
+  });
+
+  it('SIGKILL to node during a kernel build: its tools die too; the next run reclaims its scratch', { timeout: 15 * MINUTE }, async () => {
+    // A private cache: the build starts from Debian's source there, and the real one is untouched.
+    const cache = await privateCache(['apt']);
+    const build = (): ResultPromise =>
+      execa('node', ['bin/mprog.js', 'replay', '--target', 'qemu:mprog-6.12:x86_64', BASIC], { reject: false, env: { MPROG_CACHE: cache } });
+    const scratch = (): string[] => (existsSync(join(cache, 'kernels')) ? readdirSync(join(cache, 'kernels')).filter((n) => n.includes('.tmp-')) : []);
+    try {
+      const run = build();
+      // The source tarball's extraction: silent for tens of seconds, so no broken pipe would end it.
+      const tree = await waitFor('tar -xf', 10 * MINUTE, () => {
+        const below = descendants(run.pid!);
+        return below.some((p) => /^(\S*\/)?tar -xf /.test(p.cmd)) ? below : undefined;
+      });
+      run.kill('SIGKILL');
+      const left = await survivors(tree.map((p) => p.pid), 5_000);
+      for (const pid of left) process.kill(pid, 'SIGKILL');
+      await run;
+      expect(left).toEqual([]);
+      const [killed] = scratch();
+      expect(killed).toMatch(new RegExp(`\\.tmp-${run.pid}-`));
+      // The next build removes the dead run's scratch before it starts its own.
+      const next = build();
+      await waitFor('the next build\'s scratch', 5 * MINUTE, () => (scratch().some((n) => n.includes(`.tmp-${next.pid}-`)) ? true : undefined));
+      expect(scratch()).not.toContain(killed);
+      next.kill('SIGKILL');
+      await next;
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it('SIGKILL to node on the host target: the agent and the sequence it is running die too', { timeout: 5 * MINUTE }, async () => {
