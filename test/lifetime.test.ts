@@ -134,12 +134,13 @@ describe('no process outlives mprog', () => {
   });
 
   it('SIGKILL to node on the host target: the agent and the sequence it is running die too', { timeout: 5 * MINUTE }, async () => {
-    // One long sequence: 20,000 queries, each checked with bpftool, keep the agent's fork busy for
-    // minutes; an agent left alone would finish it long after the 5 s the test allows.
+    // One long sequence: 1000 deletions and re-creations of a veth pair, each waiting for the
+    // kernel's RCU grace periods, keep the agent's fork busy for about a minute; an agent left
+    // alone would go on long after the 5 s the test allows.
     const dir = mkdtempSync(join(tmpdir(), 'mprog-lifetime-'));
-    const file = join(dir, 'long.json');
-    const query = { op: 'query', dev: 'v0', attach_type: 'tcx_ingress' };
-    writeFileSync(file, JSON.stringify({ format: 'mprog-seq/1', name: 'long', devices: ['v0'], steps: Array.from({ length: 20_000 }, () => query) }));
+    const file = join(dir, 'churn.json');
+    const churn = [{ op: 'dev_delete', dev: 'v0' }, { op: 'dev_create', name: 'v0' }];
+    writeFileSync(file, JSON.stringify({ format: 'mprog-seq/1', name: 'churn', devices: ['v0'], steps: Array.from({ length: 1000 }, () => churn).flat() }));
     const run = mprog('replay', '--target', 'host', file);
     const node = run.pid!;
     // The agent and, below it, the fork that runs the sequence: seen for 3 s, so not the short-lived
