@@ -1,15 +1,17 @@
 // Real guests under QEMU (no mocks): boot, handshake, replay, and the fault kinds a user sees.
 // Slow by nature (TCG); the first run also downloads the Debian kernels and userland.
 
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Sequence } from '../harness/seq/types.js';
 import { outcomeOfFault } from '../harness/conform/records.js';
 import { QemuTarget } from '../harness/targets/qemu.js';
 import { TargetError } from '../harness/targets/target.js';
 import { droppedOptions } from '../vm/kernel-build.js';
+import { privateCache } from './private-cache.js';
 
 const MINUTE = 60_000;
 const TCX_INGRESS = 46;
@@ -211,5 +213,38 @@ describe('mprog-X.Y kernels', () => {
     expect(droppedOptions(fragment, x86, 'x86_64')).toEqual([]);
     expect(droppedOptions(fragment, x86, 'arm64')).toEqual(['CONFIG_SERIAL_AMBA_PL011', 'CONFIG_SERIAL_AMBA_PL011_CONSOLE', 'CONFIG_PCI_HOST_GENERIC']);
     expect(droppedOptions(fragment, x86.replace('CONFIG_VETH=y', '# CONFIG_VETH is not set'), 'x86_64')).toEqual(['CONFIG_VETH']);
+  });
+});
+
+describe('saved guests', () => {
+  it('resumes the guest saved at its first boot, and boots again when the saved state is damaged', { timeout: 15 * MINUTE }, async () => {
+    const cache = await privateCache(['apt', 'userland']); // kernels and initramfs are made again from these
+    try {
+      const replay = () =>
+        execa('node', ['bin/mprog.js', 'replay', '--json', '--target', 'qemu:debian-6.12:x86_64', 'test/sequences/tc_opts/basic.json'], {
+          reject: false,
+          env: { MPROG_CACHE: cache },
+        });
+      const states = () => (existsSync(join(cache, 'snapshots')) ? readdirSync(join(cache, 'snapshots')).filter((f) => f.endsWith('.state')) : []);
+      const booted = await replay();
+      expect(booted.exitCode).toBe(0);
+      expect(states()).toHaveLength(1);
+      const state = join(cache, 'snapshots', states()[0]!);
+      const saved = statSync(state).mtimeMs;
+
+      const resumed = await replay();
+      expect(resumed.exitCode).toBe(0);
+      expect(resumed.stderr).toBe('');
+      expect(JSON.parse(resumed.stdout)[0].results).toEqual(JSON.parse(booted.stdout)[0].results);
+      expect(statSync(state).mtimeMs).toBe(saved); // resumed from it, not saved again
+
+      writeFileSync(state, readFileSync(state).subarray(0, 4096));
+      const repaired = await replay();
+      expect(repaired.exitCode).toBe(0);
+      expect(repaired.stderr).toContain(`${state}: QEMU could not resume this saved guest; making it again`);
+      expect(statSync(state).size).toBeGreaterThan(4096);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 });

@@ -1,9 +1,10 @@
-// One QEMU guest running the mprog agent: launch, handshake, and the classification of every way
-// it can go wrong (boot-fail, panic, timeout, agent-error), always with the console tail.
+// One QEMU guest running the mprog agent: launch (a boot, or a resume of the guest saved at its
+// first boot), handshake, and the classification of every way it can go wrong (boot-fail, panic,
+// timeout, agent-error), always with the console tail.
 // The agent's channel is a virtio-serial port wired to QEMU's stdio; the console goes to a file.
 
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { constants, accessSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { constants, accessSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -12,6 +13,7 @@ import { TargetError } from '../harness/targets/target.js';
 import { AGENT_PORT_NAME } from './initramfs.js';
 import type { PreparedKernel } from './kernels.js';
 import { atExit, findOnPath, scratchDir, tied } from './lifetime.js';
+import { saveSnapshot, shellWord, snapshotPath } from './qemu-snapshot.js';
 import { tellDamaged } from './verified.js';
 import { cacheRoot, hostArch, scratchFor, type Arch } from './paths.js';
 
@@ -37,6 +39,15 @@ const USER_HZ = 100;
 /** How long a guest that is going down (panic → reboot) gets to finish before it is judged. */
 const EXIT_GRACE_MS = 3000;
 const BYE_EXIT_MS = 10_000;
+const QMP_SOCKET = 'qmp.sock';
+
+let toldUnsaved = false;
+/** Said once: the guest boots every time rather than resuming. */
+function tellUnsaved(err: Error): void {
+  if (toldUnsaved) return;
+  toldUnsaved = true;
+  process.stderr.write(`mprog: could not save a booted guest to resume later (${err.message}); guests will boot each time\n`);
+}
 
 const QEMU: Record<Arch, { bin: string; pkg: string; machine: string[]; console: string }> = {
   x86_64: { bin: 'qemu-system-x86_64', pkg: 'qemu-system-x86', machine: ['-M', 'q35', '-cpu', 'max'], console: 'ttyS0' },
@@ -79,6 +90,15 @@ function qemuArgs(opts: VmOptions, consoleFile: string): string[] {
   ];
 }
 
+export interface Booted {
+  vm: Vm;
+  client: AgentClient;
+  /** From spawning QEMU to the agent's handshake. */
+  bootMs: number;
+  /** Whether the guest was resumed from a saved state rather than booted. */
+  resumed: boolean;
+}
+
 export class Vm {
   private stderr = '';
   /** Why QEMU could not be started, if it could not. */
@@ -113,16 +133,39 @@ export class Vm {
     return `${this.opts.kernel.label} (${this.opts.kernel.arch})`;
   }
 
-  /** Starts QEMU and does the agent handshake; any failure comes back as a classified TargetError. */
-  static async boot(opts: VmOptions): Promise<{ vm: Vm; client: AgentClient; bootMs: number }> {
+  /**
+   * Starts QEMU and does the agent handshake; any failure comes back as a classified TargetError.
+   * A guest of the same kernel, initramfs and QEMU booted before is resumed from its saved state
+   * (qemu-snapshot.ts); the first boot saves it.
+   */
+  static async boot(opts: VmOptions): Promise<Booted> {
+    const qemu = findOnPath(QEMU[opts.kernel.arch].bin);
+    // A guest with a command line of its own (a test's) is booted as it is asked.
+    const snapshot = qemu && !opts.extraCmdline ? snapshotPath({ qemu, kernel: opts.kernel.image, initramfs: opts.initramfs, args: qemuArgs(opts, '') }) : null;
+    if (snapshot && existsSync(snapshot)) {
+      try {
+        return await Vm.start(opts, { resume: snapshot });
+      } catch {
+        rmSync(snapshot, { force: true });
+        tellDamaged(snapshot, 'QEMU could not resume this saved guest');
+      }
+    }
+    return Vm.start(opts, { save: snapshot });
+  }
+
+  /** Boots (and saves the booted guest to `save`), or resumes the guest saved in `resume`. */
+  private static async start(opts: VmOptions, state: { resume?: string; save?: string | null }): Promise<Booted> {
     const started = Date.now();
-    const vm = Vm.spawn(opts);
+    const vm = Vm.spawn(opts, { incoming: state.resume, qmp: !!state.save });
     try {
       const client = await AgentClient.connect(
         { input: vm.proc.stdout, output: vm.proc.stdin },
-        { deadlineMs: opts.bootDeadlineMs, waitReady: true },
+        // A resumed agent said READY before it was saved: it answers the handshake at once.
+        { deadlineMs: opts.bootDeadlineMs, waitReady: !state.resume },
       );
-      return { vm, client, bootMs: Date.now() - started };
+      const bootMs = Date.now() - started;
+      if (state.save) await saveSnapshot(vm.qmpSocket(), state.save).catch((err: Error) => tellUnsaved(err));
+      return { vm, client, bootMs, resumed: !!state.resume };
     } catch (err) {
       const fault = await vm.fault(err, 'boot');
       await vm.kill();
@@ -130,16 +173,21 @@ export class Vm {
     }
   }
 
-  private static spawn(opts: VmOptions): Vm {
+  /** QEMU for `opts`; `incoming`: resume that saved state; `qmp`: a QMP socket (qmpSocket()). */
+  private static spawn(opts: VmOptions, extra: { incoming?: string | undefined; qmp?: boolean } = {}): Vm {
     const { bin, pkg } = QEMU[opts.kernel.arch];
     const dir = scratchDir('mprog-vm');
     const consoleFile = join(dir.path, 'console.log');
     writeFileSync(consoleFile, '');
+    const extraArgs = [
+      ...(extra.incoming ? ['-incoming', `exec:cat ${shellWord(extra.incoming)}`] : []),
+      ...(extra.qmp ? ['-qmp', `unix:${join(dir.path, QMP_SOCKET)},server=on,wait=off`] : []),
+    ];
     // Found here, since setpriv (tied) would turn a missing QEMU into its own exit status.
     const path = findOnPath(bin) ?? bin;
     // Own process group (detached): a Ctrl-C at the terminal reaches mprog, which decides what the
     // guest's end means, not the guest directly.
-    const proc = spawn(...tied(path, qemuArgs(opts, consoleFile)), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const proc = spawn(...tied(path, [...qemuArgs(opts, consoleFile), ...extraArgs]), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     live.add(proc);
     proc.once('close', () => live.delete(proc));
     const vm = new Vm(proc, dir, opts);
@@ -148,6 +196,11 @@ export class Vm {
       vm.spawnError ??= `${bin}: ${err.message}`;
     });
     return vm;
+  }
+
+  /** The QMP socket of a guest spawned with one. */
+  qmpSocket(): string {
+    return join(this.dir.path, QMP_SOCKET);
   }
 
   /** The last part of the guest console. */

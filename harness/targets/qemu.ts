@@ -8,8 +8,8 @@ import type { RawSequenceResult, Sequence } from '../seq/types.js';
 import { buildInitramfs } from '../../vm/initramfs.js';
 import { prepareKernel, type PreparedKernel } from '../../vm/kernels.js';
 import { isArch, type Arch } from '../../vm/paths.js';
-import { chooseAccel, Vm, type Accel } from '../../vm/qemu.js';
-import { type AgentClient, sequenceDeadlineMs } from './agent-client.js';
+import { chooseAccel, Vm, type Accel, type Booted } from '../../vm/qemu.js';
+import { sequenceDeadlineMs } from './agent-client.js';
 import { DEFAULT_DEADLINE, type Deadline, type RunOptions, TargetError, type Target } from './target.js';
 
 export interface QemuTargetOptions {
@@ -25,11 +25,7 @@ export interface QemuTargetOptions {
 /** TCG boots take seconds; a loaded CI machine can be several times slower. */
 const BOOT_DEADLINE_MS = 120_000;
 
-interface Guest {
-  vm: Vm;
-  client: AgentClient;
-  bootMs: number;
-}
+type Guest = Booted;
 
 interface Prepared {
   kernel: PreparedKernel;
@@ -111,6 +107,11 @@ export class QemuTarget implements Target {
   /** Milliseconds from spawning QEMU to the agent handshake, of the current VM. */
   async bootMs(): Promise<number> {
     return (await this.start()).bootMs;
+  }
+
+  /** Whether the current VM was resumed from a saved guest rather than booted. */
+  async resumed(): Promise<boolean> {
+    return (await this.start()).resumed;
   }
 
   async close(): Promise<void> {
