@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -917,9 +918,12 @@ static void run_step(struct sequence *s, int i)
 /*
  * Prog and link ids are the kernel's, global to it, and a sequence may name any number: what the
  * kernel answers then depends on which objects exist and on the ids it hands out. A sequence runs
- * its programs' loads and its steps holding WORLD_LOCK, so no other sequence (of this agent or
- * of another on the same kernel) makes or frees a bpf object meanwhile, and it reports what exists
- * outside it when it starts. Sequences still build their netns and devices side by side.
+ * its programs' loads and its steps holding the world lock, so no other sequence (of this agent,
+ * or of another on the same kernel) makes or frees a bpf object meanwhile, and it reports what
+ * exists outside it when it starts. Sequences still build their netns and devices side by side.
+ * The lock is the agent's own robust mutex, then a flock() of WORLD_LOCK for the other agents of
+ * the kernel; a kernel without CONFIG_FILE_LOCKING (a tinyconfig build) has no flock(), and in a
+ * guest this agent is the only one.
  */
 #define WORLD_LOCK_DIR "/run"
 #define WORLD_LOCK WORLD_LOCK_DIR "/mprog-agent.lock"
@@ -927,6 +931,7 @@ static void run_step(struct sequence *s, int i)
 
 /* Shared by the agent and its sequences' processes. */
 struct world {
+	pthread_mutex_t lock; /* robust: a sequence that dies holding it does not stop the others */
 	/* Ids of the programs of sequences whose netns is held (see hold_netns): they may still be
 	 * attached there, and go when that netns is torn down. */
 	uint32_t n_held_ids;
@@ -938,7 +943,8 @@ static struct world *world;
 static int probe_prog_fd = -1;
 /* CONFIG_NETKIT, as the kernel answers for it (see probe_netkit). */
 static int netkit_built;
-/* The flock()ed WORLD_LOCK while this process holds the world; -1 otherwise. */
+/* Whether this process holds the world, and its flock()ed WORLD_LOCK (-1: none). */
+static int world_locked;
 static int world_lock_fd = -1;
 
 /* link_create of netkit on lo: ENXIO (not a netkit device) with netkit built, EINVAL from its stub without. */
@@ -957,26 +963,55 @@ static int probe_netkit(void)
 
 static void world_init(void)
 {
+	pthread_mutexattr_t attr;
+
 	world = mmap(NULL, sizeof(*world), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (world == MAP_FAILED) {
 		perror("mprog-agent: mmap");
 		exit(1);
 	}
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&world->lock, &attr);
 	mkdir(WORLD_LOCK_DIR, 0755); /* a guest's rootfs may lack it */
 	probe_prog_fd = agent_fd(prog_load(BPF_PROG_TYPE_FLOW_DISSECTOR, "linkidprobe"));
 	netkit_built = probe_netkit();
 }
 
-/* flock() goes with the process: a sequence that dies holding the world lets it go. */
+/* Both locks go with the process: a sequence that dies holding the world lets it go. */
 static int world_lock(void)
 {
+	int ret = pthread_mutex_lock(&world->lock);
+
+	if (ret == EOWNERDEAD) /* that sequence's objects went with its process */
+		ret = pthread_mutex_consistent(&world->lock);
+	if (ret)
+		return -ret;
+	world_locked = 1;
 	world_lock_fd = agent_fd(open(WORLD_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
 	if (world_lock_fd < 0)
 		return -errno;
-	while (flock(world_lock_fd, LOCK_EX) < 0)
+	while (flock(world_lock_fd, LOCK_EX) < 0) {
+		if (errno == ENOSYS) { /* no CONFIG_FILE_LOCKING: no other agent can share the lock either */
+			close(world_lock_fd);
+			world_lock_fd = -1;
+			return 0;
+		}
 		if (errno != EINTR)
 			return -errno;
+	}
 	return 0;
+}
+
+static void world_lock_release(void)
+{
+	if (world_lock_fd >= 0)
+		close(world_lock_fd);
+	world_lock_fd = -1;
+	if (world_locked)
+		pthread_mutex_unlock(&world->lock);
+	world_locked = 0;
 }
 
 /* The fds a sequence's process holds besides its objects: its answer pipe, the world lock,
@@ -1021,9 +1056,7 @@ static void world_unlock(void)
 {
 	bpftool_stop();
 	close_fds_but_outside();
-	if (world_lock_fd >= 0)
-		close(world_lock_fd);
-	world_lock_fd = -1;
+	world_lock_release();
 }
 
 /* One past the id of a link made and dropped at once: the id the next link gets (idr_alloc_cyclic); 0 if unknown. */
@@ -1279,8 +1312,7 @@ static void release_held_netns(void)
 	for (uint32_t i = 0; i < world->n_held_ids; i++)
 		wait_prog_gone(world->held_ids[i]);
 	world->n_held_ids = 0;
-	close(world_lock_fd);
-	world_lock_fd = -1;
+	world_lock_release();
 }
 
 /*
