@@ -3,14 +3,15 @@
 // the in-process API accepts, and from a sequence whose `expect` is wrong.
 
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { Parser as TapParser } from 'tap-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findProfile } from '../emulator/profiles.js';
+import { findProfile, profileForRelease } from '../emulator/profiles.js';
+import { hostArch } from '../vm/paths.js';
 import { QemuTarget } from '../harness/targets/qemu.js';
 import { mergeRuns } from '../harness/conform/merge.js';
 import { BadInput, type ResultRecord } from '../harness/conform/records.js';
@@ -107,13 +108,13 @@ describe('mprog conform (host kernel vs emulator)', () => {
       expect(XMLValidator.validate(text)).toBe(true);
       const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name) }).parse(text);
       const suite = xml.testsuites.testsuite[0];
-      expect(suite).toMatchObject({ name: 'host x86_64', tests: '2', failures: '1', errors: '0' });
+      expect(suite).toMatchObject({ name: `host ${hostArch()}`, tests: '2', failures: '1', errors: '0' });
       const cases = suite.testcase as { name: string; failure?: { type: string }; properties: { property: { name: string; value: string }[] } }[];
       expect(cases.map((c) => c.name).sort()).toEqual(['tc_opts/basic', 'tc_opts/max-ingress']);
       const max = cases.find((c) => c.name === 'tc_opts/max-ingress')!;
       expect(max.failure?.type).toBe('divergence');
       const props = Object.fromEntries(max.properties.property.map((p) => [p.name, p.value]));
-      expect(props).toMatchObject({ arch: 'x86_64', profile: 'mutant-max2' });
+      expect(props).toMatchObject({ arch: hostArch(), profile: 'mutant-max2' });
       expect(props['kernel.release']).toMatch(/^\d+\.\d+/);
     });
 
@@ -184,7 +185,7 @@ describe('mprog conform on kernels in QEMU', () => {
     const done = await conform({ corpus: [BASIC, MAX_INGRESS], kernels: ['debian-6.12'], jobs: 2 });
     expect(done.report.status).toBe(0);
     expect(done.report.targets.map((t) => [t.target.spec, t.profiles])).toEqual([
-      ['host', ['7.2']],
+      ['host', [profileForRelease(release())!.name]],
       ['qemu:debian-6.12:x86_64', ['6.12']],
     ]);
     expect(done.report.targets[1]!.releases[0]).toMatch(/^6\.12\./);

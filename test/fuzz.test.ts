@@ -15,6 +15,7 @@ import { generateSequence } from '../harness/fuzz/generator.js';
 import { cReproducer, parseCOutput } from '../harness/fuzz/reproducer-c.js';
 import { shellReproducer } from '../harness/fuzz/reproducer-sh.js';
 import { projectBpftool } from '../vm/host-bpftool.js';
+import { hostArch } from '../vm/paths.js';
 import { type FuzzReport, compare, fuzz } from '../harness/fuzz/run.js';
 import { rebuild, sequenceToText } from '../harness/fuzz/seqjson.js';
 import { withoutSteps } from '../harness/fuzz/shrink.js';
@@ -177,7 +178,7 @@ describe('against the host kernel', () => {
     const script = join(mkdtempSync(join(tmpdir(), 'mprog-sh-')), 'repro.sh');
     writeFileSync(script, made.script, { mode: 0o755 });
     // Debian 12's own bpftool (7.1) predates tcx: the script runs with the project's (7.5).
-    const bpftoolDir = dirname(await projectBpftool('x86_64'));
+    const bpftoolDir = dirname(await projectBpftool(hostArch()!));
     const run = await execa('sh', [script], { reject: false, env: { PATH: `${bpftoolDir}:${process.env['PATH']}` } });
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);

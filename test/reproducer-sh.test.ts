@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { shellReproducer } from '../harness/fuzz/reproducer-sh.js';
 import { parseSequenceText } from '../harness/seq/parse.js';
 import { projectBpftool } from '../vm/host-bpftool.js';
+import { hostArch } from '../vm/paths.js';
 
 describe('shell reproducer', () => {
   it('quotes device names: a name with $(...), ;, ` and \' runs as a name, never as a command', async () => {
@@ -33,7 +34,7 @@ describe('shell reproducer', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'mprog-sh-names-'));
     writeFileSync(join(cwd, 'repro.sh'), made.script, { mode: 0o755 });
     // Debian 12's own bpftool (7.1) predates tcx: the script runs with the project's (7.5).
-    const bpftoolDir = dirname(await projectBpftool('x86_64'));
+    const bpftoolDir = dirname(await projectBpftool(hostArch()!));
     const run = await execa('sh', ['repro.sh'], { cwd, reject: false, env: { PATH: `${bpftoolDir}:${process.env['PATH']}` } });
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
