@@ -320,7 +320,7 @@ describe('host target (this machine\'s kernel)', () => {
   it('an agent that died is replaced for the next sequence', async () => {
     const { agent } = await host.start();
     agent.kill('SIGKILL');
-    await expect(host.run(sequence('dead-agent', ['a'], [query()]))).rejects.toMatchObject({ kind: 'agent-error' });
+    await expect(host.run(sequence('dead-agent', ['a'], [query()]))).rejects.toMatchObject({ kind: 'agent-lost' });
     const raw = await host.run(sequence('new-agent', ['a'], [attach('a'), query()]));
     expect(list(raw, 1)).toMatchObject({ count: 1, progs: ['a'] });
   });
@@ -428,11 +428,11 @@ describe('agent connection failures', () => {
     }
   });
 
-  it('a peer that exits gives TargetError agent-error', async () => {
+  it('a peer that exits gives TargetError agent-lost', async () => {
     const peer = spawn('true', [], { stdio: ['pipe', 'pipe', 'inherit'] });
     peer.stdin.on('error', () => undefined);
     await expect(AgentClient.connect({ input: peer.stdout, output: peer.stdin }, { deadlineMs: 5_000 }))
-      .rejects.toMatchObject({ kind: 'agent-error', message: expect.stringMatching(/closed the connection/) });
+      .rejects.toMatchObject({ kind: 'agent-lost', message: expect.stringMatching(/closed the connection/) });
   });
 });
 

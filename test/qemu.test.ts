@@ -168,6 +168,24 @@ describe('faults', () => {
     expect(err.console).toBeTruthy();
   });
 
+  it('calls a guest that went away with a sequence pending agent-lost (a crash), and the next sequence gets a fresh guest', { timeout: 5 * MINUTE }, async () => {
+    const slow = smallSequence();
+    slow.steps = [...slow.steps, ...Array.from({ length: 3000 }, () => slow.steps[3]!)];
+    slow.expects = slow.steps.map(() => undefined);
+    const t = target('qemu:debian-6.12:x86_64');
+    const before = ourGuests();
+    await t.run(smallSequence());
+    const guest = ourGuests().filter((pid) => !before.includes(pid));
+    expect(guest).toHaveLength(1);
+    const running = fault(t.run(slow));
+    process.kill(guest[0]!, 'SIGKILL');
+    const { err } = await running;
+    expect(err.kind).toBe('agent-lost');
+    expect(err.message).toMatch(/closed the connection.*QEMU killed by SIGKILL/);
+    expect(outcomeOfFault(err.kind)).toBe('crash');
+    expect((await t.run(smallSequence())).steps).toHaveLength(4);
+  });
+
   it('says debian-6.1 has no tcx', { timeout: 10 * MINUTE }, async () => {
     const t = target('qemu:debian-6.1:x86_64');
     const { err } = await fault(t.run(smallSequence()));

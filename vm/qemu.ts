@@ -265,12 +265,15 @@ export class Vm {
       if (share === null || share < IDLE_CPU_SHARE) return new TargetError('hung', `${this.what}: ${missed}; the guest stopped working (${cpu})`, log);
       return new TargetError('timeout', `${this.what}: ${missed}; the guest is still working (${cpu}): give it more time with --deadline`, log);
     }
-    if (err instanceof TargetError && err.kind !== 'agent-error') return err; // e.g. harness-fault: not the VM's doing
+    const agentFault = err instanceof TargetError && (err.kind === 'agent-error' || err.kind === 'agent-lost');
+    if (err instanceof TargetError && !agentFault) return err; // e.g. harness-fault: not the VM's doing
     const qemu = `QEMU ${this.exitStatus ?? 'still running'}${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`;
-    if (phase === 'boot' && this.exitStatus !== null) {
+    if (phase === 'boot' && (this.exitStatus !== null || (err instanceof TargetError && err.kind === 'agent-lost'))) {
       return new TargetError('boot-fail', `${this.what}: the guest never ran the agent (${qemu})`, console);
     }
-    return new TargetError('agent-error', `${this.what}: ${message} (${qemu})`, console);
+    // After the handshake: a guest that went away, or whose agent's channel closed, lost its agent.
+    const lost = this.exitStatus !== null || (err instanceof TargetError && err.kind === 'agent-lost');
+    return new TargetError(lost ? 'agent-lost' : 'agent-error', `${this.what}: ${message} (${qemu})`, console);
   }
 
   /** BYE, then wait for the guest to power off; one that does not is killed. */

@@ -113,6 +113,6 @@ export function targetLabel(t: TargetPlan): string {
  */
 export function outcomeOfFault(kind: FaultKind): Outcome {
   if (kind === 'unsupported') return 'unsupported';
-  if (kind === 'panic' || kind === 'hung') return 'crash';
+  if (kind === 'panic' || kind === 'hung' || kind === 'agent-lost') return 'crash';
   return 'error';
 }

@@ -68,7 +68,7 @@ class LineReader {
     for (;;) {
       const line = this.lines.shift();
       if (line !== undefined) return line;
-      if (this.closed !== null) throw new TargetError('agent-error', `${this.closed} while waiting for ${what}`);
+      if (this.closed !== null) throw new TargetError('agent-lost', `${this.closed} while waiting for ${what}`);
       if (Date.now() >= deadline) throw new TargetError('timeout', `no answer from the agent in time while waiting for ${what}`);
       await this.news(deadline);
     }
@@ -263,7 +263,7 @@ export class AgentClient {
       } catch (err) {
         // A timeout or protocol error leaves unread replies behind: nothing after it can be trusted.
         // A FAIL answer ends its exchange cleanly and leaves the connection usable.
-        if (err instanceof TargetError && !agentFails.has(err) && (err.kind === 'timeout' || err.kind === 'agent-error')) {
+        if (err instanceof TargetError && !agentFails.has(err) && ['timeout', 'agent-error', 'agent-lost'].includes(err.kind)) {
           this.broken ??= err.message;
         }
         throw err;

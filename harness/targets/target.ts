@@ -60,7 +60,8 @@ export type TargetFaultKind =
   | 'panic'
   | 'timeout'       // no answer in time from a guest or agent that is still working
   | 'hung'          // no answer in time, and the guest shows it stopped working (lockup, stall, idle)
-  | 'agent-error'
+  | 'agent-error'   // the agent answered FAIL, or something the protocol does not allow
+  | 'agent-lost'    // the agent's channel closed after the handshake: the agent (or its guest) died
   | 'harness-fault'; // the harness's own cross-checks disagree (e.g. agent vs bpftool)
 
 export class TargetError extends Error {
