@@ -299,7 +299,10 @@ describe('mprog conform / merge commands', () => {
     const { out, run: first } = await runUntil(1);
     const second = await mprog('conform', '--host', '--out', out, BASIC);
     expect(second.exitCode).toBe(2);
-    expect(second.stderr).toBe(`mprog: --out ${out}: another mprog conform (pid ${first.pid}) is writing there; wait for it to end, or use another --out`);
+    expect(second.stderr).toBe(`mprog: --out ${out}: another mprog conform or merge (pid ${first.pid}) is writing there; wait for it to end, or use another --out`);
+    const merging = await mprog('merge', out, '--out', out);
+    expect(merging.exitCode).toBe(2);
+    expect(merging.stderr).toBe(second.stderr);
     expect((await first).exitCode).toBe(0);
     // The first run's records alone, and its lock gone with it.
     expect(jsonl(out)).toHaveLength(TC_LINKS_COUNT);

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { writeReports } from './outputs.js';
 import { BadInput, type PlanRecord, RESULTS_FILE, RESULTS_FORMAT, type ResultRecord, type SequencePlan, type TargetFaultRecord, type TargetPlan, pairKey } from './records.js';
 import { type Report, buildReport } from './report.js';
-import { type StoredRun, prepareOutDir, readRun } from './store.js';
+import { type StoredRun, lockOutDir, prepareOutDir, readRun } from './store.js';
 
 export interface MergeDone {
   report: Report;
@@ -67,7 +67,7 @@ export function mergeRuns(dirs: string[], outDir: string): MergeDone | BadInput 
   if (plan instanceof BadInput) return plan;
   const records = latest(runs.flatMap((r) => r.run.records));
   const report = buildReport([plan], records, missingShards(runs.map((r) => r.run.plan)));
-  const unwritable = prepareOutDir(outDir);
+  const unwritable = prepareOutDir(outDir) ?? lockOutDir(outDir);
   if (unwritable) return unwritable;
   writeFileSync(join(outDir, RESULTS_FILE), [plan, ...records].map((r) => `${JSON.stringify(r)}\n`).join(''));
   for (const { dir } of runs) {

@@ -75,7 +75,7 @@ const held = new Set<string>();
  * Makes `dir` this process's until it exits, or says who has it: two runs appending to one
  * results.jsonl would interleave their records. A lock whose owner is gone (killed) is taken over.
  */
-function lockOutDir(dir: string): BadInput | null {
+export function lockOutDir(dir: string): BadInput | null {
   const file = resolve(dir, LOCK_FILE);
   if (held.has(file)) return null;
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -89,7 +89,7 @@ function lockOutDir(dir: string): BadInput | null {
     }
     const owner = Number(readFileSync(file, 'utf8').trim());
     if (owner > 0 && pidAlive(owner)) {
-      return new BadInput(`--out ${dir}: another mprog conform (pid ${owner}) is writing there; wait for it to end, or use another --out`);
+      return new BadInput(`--out ${dir}: another mprog conform or merge (pid ${owner}) is writing there; wait for it to end, or use another --out`);
     }
     rmSync(file, { force: true });
   }
