@@ -217,6 +217,14 @@ describe('the fuzz command', () => {
     expect(await main(['fuzz', '--target', 'emulator', '--profile', 'mutant-max2'])).toBe(2);
     expect(await main(['fuzz', '--target', 'nowhere'])).toBe(2);
     expect(await main(['fuzz'])).toBe(2);
+    expect(await main(['fuzz', '--target', 'host', '--deadline', 'soon'])).toBe(2);
+  });
+
+  it('takes --deadline for a kernel target: a sequence past it on the host is a timeout, exit 2', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'mprog-fuzz-cli-'));
+    const run = await execa('node', ['bin/mprog.js', 'fuzz', '--target', 'host', '--seed', '1', '--sequences', '3', '--deadline', '1,0,0', '--out', out], { reject: false });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/host: no answer from the agent in time/);
   });
 
   it('refuses an --out it cannot write before fuzzing, naming it', async () => {

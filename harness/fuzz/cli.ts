@@ -1,7 +1,9 @@
-// `mprog fuzz --target TARGET [--seed S] [--sequences N] [--max-steps M] [--time T] [--out DIR] [--profile P]`
+// `mprog fuzz --target TARGET [--seed S] [--sequences N] [--max-steps M] [--time T] [--out DIR] [--profile P]
+//  [--modules DIR] [--deadline MS]`
 
 import { ModelGapError } from '../../emulator/syscall.js';
 import { UsageError, integerOption, parseOptions, profileOption, reportTargetError } from '../cli/main.js';
+import { TARGET_OPTIONS, openOptions } from '../cli/target-options.js';
 import { prepareOutDir } from '../conform/store.js';
 import { openTarget } from '../targets/open.js';
 import { type Target, TargetError } from '../targets/target.js';
@@ -26,8 +28,10 @@ export async function runFuzz(args: string[]): Promise<number> {
     time: { type: 'string' },
     out: { type: 'string' },
     profile: { type: 'string' },
+    ...TARGET_OPTIONS,
   });
   if (!values.target) throw new UsageError('fuzz needs --target');
+  const targetOptions = openOptions(values);
   if (positionals.length > 0) throw new UsageError(`fuzz takes no FILE arguments (got ${positionals.join(' ')})`);
   const profile = profileOption(values.profile);
   // A run without --seed still gets one, printed, so it can be repeated.
@@ -51,7 +55,7 @@ export async function runFuzz(args: string[]): Promise<number> {
 
   let target: Target | undefined;
   try {
-    target = await openTarget(values.target);
+    target = await openTarget(values.target, targetOptions);
     const report = await fuzz({ target, ...options });
     if (!report.divergence) {
       process.stdout.write(`no divergence in ${report.sequences} sequences (seed ${seed}); coverage in ${options.outDir}/coverage.json\n`);
