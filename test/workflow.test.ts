@@ -150,7 +150,7 @@ describe('nightly.yml, its steps run here', () => {
     const cases = [junit.testsuites.testsuite].flat().flatMap((s: { testcase: unknown }) => [s.testcase].flat()) as { '@_name': string; failure?: unknown }[];
     expect(cases).toHaveLength(4);
     expect(cases.filter((c) => c.failure !== undefined).map((c) => c['@_name'])).toEqual([expect.stringMatching(/wrong-expect/)]);
-    expect(existsSync(join(artifacts, 'conform-merged', 'results.jsonl'))).toBe(true);
+    expect(existsSync(join(artifacts, 'merged-report', 'results.jsonl'))).toBe(true);
   });
 
   it('fuzz: a short run on its kernel, coverage uploaded', { timeout: 20 * MINUTE }, async () => {
