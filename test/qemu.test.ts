@@ -149,19 +149,24 @@ describe('faults', () => {
     expect(r.progIds['a']).toBe(fresh.progIds['a']);
   });
 
-  it('calls a guest that stops working with a sequence pending hung (a crash), with its console', { timeout: 5 * MINUTE }, async () => {
+  /** Sends `signal` to t's QEMU while it works on a long sequence; the fault that sequence ends in. */
+  async function signalMidSequence(t: QemuTarget, signal: NodeJS.Signals): Promise<TargetError> {
     const slow = smallSequence();
     slow.steps = [...slow.steps, ...Array.from({ length: 3000 }, () => slow.steps[3]!)];
     slow.expects = slow.steps.map(() => undefined);
-    const t = target('qemu:debian-6.12:x86_64', { deadline: { baseMs: 8_000, perStepMs: 0, perQueryMs: 0 } });
     const before = ourGuests();
     await t.run(smallSequence());
     const guest = ourGuests().filter((pid) => !before.includes(pid));
     expect(guest).toHaveLength(1);
     const running = fault(t.run(slow));
+    process.kill(guest[0]!, signal);
+    return (await running).err;
+  }
+
+  it('calls a guest that stops working with a sequence pending hung (a crash), with its console', { timeout: 5 * MINUTE }, async () => {
+    const t = target('qemu:debian-6.12:x86_64', { deadline: { baseMs: 8_000, perStepMs: 0, perQueryMs: 0 } });
     // SIGSTOP: QEMU (and with it the guest) stops dead, as a deadlocked guest would sit.
-    process.kill(guest[0]!, 'SIGSTOP');
-    const { err } = await running;
+    const err = await signalMidSequence(t, 'SIGSTOP');
     expect(err.kind).toBe('hung');
     expect(err.message).toMatch(/deadline 8000 ms\); the guest stopped working \(QEMU used 0% of a CPU over 1 s\)/);
     expect(outcomeOfFault(err.kind)).toBe('crash');
@@ -169,17 +174,8 @@ describe('faults', () => {
   });
 
   it('calls a guest that went away with a sequence pending agent-lost (a crash), and the next sequence gets a fresh guest', { timeout: 5 * MINUTE }, async () => {
-    const slow = smallSequence();
-    slow.steps = [...slow.steps, ...Array.from({ length: 3000 }, () => slow.steps[3]!)];
-    slow.expects = slow.steps.map(() => undefined);
     const t = target('qemu:debian-6.12:x86_64');
-    const before = ourGuests();
-    await t.run(smallSequence());
-    const guest = ourGuests().filter((pid) => !before.includes(pid));
-    expect(guest).toHaveLength(1);
-    const running = fault(t.run(slow));
-    process.kill(guest[0]!, 'SIGKILL');
-    const { err } = await running;
+    const err = await signalMidSequence(t, 'SIGKILL');
     expect(err.kind).toBe('agent-lost');
     expect(err.message).toMatch(/closed the connection.*QEMU killed by SIGKILL/);
     expect(outcomeOfFault(err.kind)).toBe('crash');
