@@ -716,8 +716,11 @@ static int bpftool_scan(void)
 		char c = bt.buf.p[bt.scanned++];
 
 		if (bt.in_str) {
-			bt.esc = !bt.esc && c == '\\';
-			if (!bt.esc && c == '"')
+			if (bt.esc)
+				bt.esc = 0;
+			else if (c == '\\')
+				bt.esc = 1;
+			else if (c == '"')
 				bt.in_str = 0;
 			continue;
 		}
@@ -734,15 +737,20 @@ static int bpftool_scan(void)
 	return 0;
 }
 
-/* bpftool's batch element for `net show dev <the queried device>`, or "-" when bpftool fails. */
+/*
+ * bpftool's batch element for `net show dev <the queried device>` (plain `net show` for a name a
+ * batch line cannot carry: bpftool cuts a line at '#' and reads quotes and backslashes), or "-"
+ * when bpftool fails.
+ */
 static void reply_bpftool(int step, const struct dev_ref *dev)
 {
 	char cmd[IF_NAMESIZE + 16], buf[4096], name_buf[IF_NAMESIZE];
 	const char *name = dev->by_name ? dev->name : if_indextoname(dev->ifindex, name_buf);
-	int len = name ? snprintf(cmd, sizeof(cmd), "net show dev %s\n", name) : 0;
+	int len = !name || strpbrk(name, "#'\"\\") ? snprintf(cmd, sizeof(cmd), "net show\n")
+						    : snprintf(cmd, sizeof(cmd), "net show dev %s\n", name);
 	ssize_t n;
 
-	if (bt.pid < 0 || !name || write(bt.in, cmd, (size_t)len) != len) {
+	if (bt.pid < 0 || write(bt.in, cmd, (size_t)len) != len) {
 		bpftool_stop();
 		reply("B %d -", step);
 		return;
