@@ -940,10 +940,11 @@ static void run_step(struct sequence *s, int i)
 /* Shared by the agent and its sequences' processes. */
 struct world {
 	pthread_mutex_t lock; /* robust: a sequence that dies holding it does not stop the others */
-	/* Ids of the programs of sequences whose netns is held (see hold_netns): they may still be
-	 * attached there, and go when that netns is torn down. */
-	uint32_t n_held_ids;
-	uint32_t held_ids[WORLD_IDS_MAX];
+	/* The programs of sequences whose netns is held (see hold_netns): they may still be attached
+	 * there, and go when that netns is torn down. Their types are known, so reply_world need not
+	 * ask the kernel for them. */
+	uint32_t n_held;
+	struct { uint32_t id, type; } held[WORLD_IDS_MAX];
 };
 
 static struct world *world;
@@ -1106,6 +1107,22 @@ static int own_prog(const struct sequence *s, uint32_t id)
 	return 0;
 }
 
+/* The type of a held program (ids ascend in held[]: a binary search), or -1. */
+static int held_type(uint32_t id)
+{
+	uint32_t lo = 0, hi = world->n_held;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (world->held[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < world->n_held && world->held[lo].id == id ? (int)world->held[lo].type : -1;
+}
+
 /* W and O lines: the ids and objects of the kernel this sequence runs in, outside the sequence. */
 static void reply_world(const struct sequence *s, uint32_t next_link_id)
 {
@@ -1119,8 +1136,15 @@ static void reply_world(const struct sequence *s, uint32_t next_link_id)
 	for (uint32_t id = next_id(BPF_PROG_GET_NEXT_ID, 0); id; id = next_id(BPF_PROG_GET_NEXT_ID, id)) {
 		struct prog_info_head info = { 0 };
 		struct attr_info a = { .info_len = sizeof(info), .info = ptr(&info) };
-		int fd = own_prog(s, id) ? -1 : fd_by_id(BPF_PROG_GET_FD_BY_ID, id);
+		int type = held_type(id), fd;
 
+		if (own_prog(s, id))
+			continue;
+		if (type >= 0) {
+			reply("O prog %u %d", id, type);
+			continue;
+		}
+		fd = fd_by_id(BPF_PROG_GET_FD_BY_ID, id);
 		if (fd < 0)
 			continue;
 		a.bpf_fd = (uint32_t)fd;
@@ -1140,12 +1164,13 @@ static void reply_world(const struct sequence *s, uint32_t next_link_id)
 	}
 }
 
-/* This sequence's programs stay alive while attached in its netns, which the parent holds. */
+/* This sequence's programs stay alive while attached in its netns, which the parent holds. Its
+ * ids are above every held one (ids count up, and sequences load one at a time). */
 static void world_hold_ids(const struct sequence *s)
 {
-	for (int o = 0; o < s->n_objects && world->n_held_ids < WORLD_IDS_MAX; o++)
+	for (int o = 0; o < s->n_objects && world->n_held < WORLD_IDS_MAX; o++)
 		if (!s->objects[o].is_link && s->objects[o].id)
-			world->held_ids[world->n_held_ids++] = s->objects[o].id;
+			world->held[world->n_held++] = (typeof(world->held[0])){ s->objects[o].id, s->objects[o].prog_type };
 }
 
 /* ---- per-sequence child ---- */
@@ -1317,9 +1342,9 @@ static void release_held_netns(void)
 	world_lock(); /* best effort: the wait below matters most to this agent's own sequences */
 	while (n_held_netns)
 		close(held_netns[--n_held_netns]);
-	for (uint32_t i = 0; i < world->n_held_ids; i++)
-		wait_prog_gone(world->held_ids[i]);
-	world->n_held_ids = 0;
+	for (uint32_t i = 0; i < world->n_held; i++)
+		wait_prog_gone(world->held[i].id);
+	world->n_held = 0;
 	world_lock_release();
 }
 
