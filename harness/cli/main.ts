@@ -57,7 +57,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-
+/** package.json's version: the one place it is written. */
 function version(): string {
   return (JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
