@@ -24,7 +24,6 @@ interface Step {
   run?: string;
   with?: Record<string, string | number | boolean>;
   env?: Record<string, string>;
-  shell?: string;
 }
 
 interface Job {
@@ -320,6 +319,8 @@ function doAction(uses: string, args: Record<string, string>, ws: string, opts: 
   }
 }
 
+const STEP_KEYS = ['id', 'name', 'if', 'uses', 'run', 'with', 'env'];
+
 /** Runs job `jobId` of `wf` as a hosted runner would, with the given matrix entry and needs. */
 export async function runJob(wf: Workflow, jobId: string, opts: RunJobOptions): Promise<JobResult> {
   const job = wf.jobs[jobId];
@@ -370,6 +371,9 @@ export async function runJob(wf: Workflow, jobId: string, opts: RunJobOptions): 
   const saves: (() => void)[] = [];
   for (const [i, step] of job.steps.entries()) {
     const name = step.name ?? step.uses ?? step.run!.split('\n')[0]!;
+    // A key this runner would ignore (shell, working-directory, continue-on-error...) changes what the step does.
+    const unknown = Object.keys(step).find((k) => !STEP_KEYS.includes(k));
+    if (unknown) throw new Error(`step "${name}" of job ${jobId}: "${unknown}" is not one this runner does`);
     if (!condition(step.if, ctx, fns)) {
       result.steps.push({ name, outcome: 'skipped', log: '', seconds: 0 });
       continue;
