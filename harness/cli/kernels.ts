@@ -11,8 +11,10 @@ export const KERNELS_HELP = `usage: mprog kernels [--arch A] [--json]
 
 List every kernel the harness can boot here, per arch (default: x86_64 and arm64): each Debian
 cloud series (debian-X.Y) with the exact package it resolves to today, and each mprog-X.Y that
-can be built from Debian's linux-source-X.Y; each marked usable, or why not. Nothing is
-downloaded: the answer comes from the package lists of the private apt under .cache/apt.
+can be built from Debian's linux-source-X.Y; each marked usable, or why not (an incomplete
+package, or a release without tcx; whether kernel-configs/mprog.fragment builds on a source is
+known only after its first build). Nothing is downloaded: the answer comes from the package
+lists of the private apt under .cache/apt.
 
   --arch A   x86_64 or arm64 (repeatable, or a,b)
   --json     one JSON array of {kernel, arch, kind, package, version, suite, usable, why}
