@@ -77,12 +77,9 @@ describe('scripts/nightly-matrix.mjs', () => {
 
 describe('nightly.yml, its steps run here', () => {
   const wf = readWorkflow(join(WORKFLOWS, 'nightly.yml'));
-  // Jobs' workspaces (each with its own node_modules), artifacts and the corpus: removed at the end.
-  const root = mkdtempSync(join(tmpdir(), 'mprog-wf-'));
-  const artifacts = join(root, 'artifacts');
-  const corpus = join(root, 'corpus');
-  const inputs = { shards: '2', corpus, fuzz_time: '15s' };
-  const common = { root, repo: repoRoot(), artifacts, cache: cacheRoot(), inputs };
+  // Jobs' workspaces (each with its own node_modules), artifacts and the corpus, made when a test
+  // of this block runs and removed at its end.
+  let common: Omit<Parameters<typeof runJob>[2], 'matrix' | 'needs'>;
   const timings: string[] = [];
   /** Runs a job and notes its steps' wall times (printed at the end, for the README's numbers). */
   const run = async (job: string, opts: Partial<Parameters<typeof runJob>[2]> = {}) => {
@@ -95,12 +92,16 @@ describe('nightly.yml, its steps run here', () => {
 
   afterAll(() => {
     console.log(`step wall times:\n${timings.join('\n')}`);
-    rmSync(root, { recursive: true, force: true });
+    rmSync(common.root, { recursive: true, force: true });
   });
 
   beforeAll(() => {
+    const root = mkdtempSync(join(tmpdir(), 'mprog-wf-'));
+    const artifacts = join(root, 'artifacts');
+    const corpus = join(root, 'corpus');
     mkdirSync(artifacts);
     mkdirSync(corpus);
+    common = { root, repo: repoRoot(), artifacts, cache: cacheRoot(), inputs: { shards: '2', corpus, fuzz_time: '15s' } };
     // Three sequences that agree everywhere, and one whose first expect is wrong on every target.
     for (const f of ['revision.json', 'link-update.json', 'errno-query.json']) cpSync(join(repoRoot(), 'corpus/tcx', f), join(corpus, f));
     const bad = JSON.parse(readFileSync(join(repoRoot(), 'corpus/tcx/revision.json'), 'utf8'));
@@ -126,7 +127,7 @@ describe('nightly.yml, its steps run here', () => {
     }
     expect(listed.find((k) => k.kernel === 'debian-6.1')).toMatchObject({ usable: false });
     // Tonight's package lists, for the other jobs to resolve the same versions.
-    expect(readdirSync(join(artifacts, 'apt-lists', 'lists')).some((f) => /_sid_main_binary-arm64_Packages/.test(f))).toBe(true);
+    expect(readdirSync(join(common.artifacts, 'apt-lists', 'lists')).some((f) => /_sid_main_binary-arm64_Packages/.test(f))).toBe(true);
     expect(JSON.parse(kernels.outputs['fuzz']!)).toEqual({ include: [{ kernel: 'mprog-6.12', arch: 'x86_64', version: expect.any(String) }] });
   });
 
@@ -139,7 +140,7 @@ describe('nightly.yml, its steps run here', () => {
       const shard = await run('conform', { matrix: entry, needs });
       // The wrong expect is a finding for the merge job, not a failed shard.
       expect(failing(shard)).toEqual([]);
-      expect(readdirSync(join(artifacts, `conform-debian-6.12-x86_64-${entry.shard}`))).toEqual(expect.arrayContaining(['results.jsonl', 'junit.xml', 'summary.md']));
+      expect(readdirSync(join(common.artifacts, `conform-debian-6.12-x86_64-${entry.shard}`))).toEqual(expect.arrayContaining(['results.jsonl', 'junit.xml', 'summary.md']));
     }
 
     const merge = await run('merge', { needs: { ...needs, conform: { result: 'success', outputs: {} } } });
@@ -150,7 +151,7 @@ describe('nightly.yml, its steps run here', () => {
     const cases = [junit.testsuites.testsuite].flat().flatMap((s: { testcase: unknown }) => [s.testcase].flat()) as { '@_name': string; failure?: unknown }[];
     expect(cases).toHaveLength(4);
     expect(cases.filter((c) => c.failure !== undefined).map((c) => c['@_name'])).toEqual([expect.stringMatching(/wrong-expect/)]);
-    expect(existsSync(join(artifacts, 'merged-report', 'results.jsonl'))).toBe(true);
+    expect(existsSync(join(common.artifacts, 'merged-report', 'results.jsonl'))).toBe(true);
   });
 
   it('fuzz: a short run on its kernel, coverage uploaded', { timeout: 20 * MINUTE }, async () => {
@@ -158,6 +159,6 @@ describe('nightly.yml, its steps run here', () => {
     const fuzz = await run('fuzz', { matrix: entry, needs: { kernels: { result: 'success', outputs: kernels.outputs } } });
     expect(failing(fuzz)).toEqual([]);
     expect(fuzz.steps.find((s) => s.name === 'Fuzz')!.log).toMatch(/no divergence in \d+ sequences/);
-    expect(existsSync(join(artifacts, 'fuzz-mprog-6.12-x86_64', 'coverage.json'))).toBe(true);
+    expect(existsSync(join(common.artifacts, 'fuzz-mprog-6.12-x86_64', 'coverage.json'))).toBe(true);
   });
 });
