@@ -73,4 +73,15 @@ describe('a damaged cache is repaired, said once, and never makes a run use anot
     expect(again.exitCode).toBe(0);
     expect(again.stderr).toBe('');
   });
+
+  it('makes a kernel directory made before manifests (no kernel.json) again, once', { timeout: 10 * MINUTE }, async () => {
+    const [kernelDir] = readdirSync(join(cache, 'kernels'));
+    const dir = join(cache, 'kernels', kernelDir!);
+    unlinkSync(join(dir, 'kernel.json'));
+    const r = await replay();
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe(`mprog: cache: ${dir}: no kernel.json; making it again`);
+    expect(existsSync(join(dir, 'kernel.json'))).toBe(true);
+    expect((await replay()).stderr).toBe('');
+  });
 });

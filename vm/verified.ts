@@ -59,6 +59,10 @@ export async function cachedDir<T extends object>(
     if (saved && !bad) return saved;
     if (bad) tellDamaged(dir, bad);
     rmSync(dir, { recursive: true, force: true });
+  } else if (existsSync(dir)) {
+    // Made before manifests were: it would keep the new one from being renamed into place.
+    tellDamaged(dir, `no ${name}`);
+    rmSync(dir, { recursive: true, force: true });
   }
   const scratch = scratchFor(dir);
   try {
