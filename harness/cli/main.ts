@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { PROFILES, type Profile, findProfile } from '../../emulator/profiles.js';
 import { CONFORM_HELP, MERGE_HELP, runConformCommand, runMergeCommand } from '../conform/cli.js';
-import { runFuzz } from '../fuzz/cli.js';
+import { FUZZ_HELP, runFuzz } from '../fuzz/cli.js';
 import { TargetError } from '../targets/target.js';
 import { repoRoot } from '../../vm/paths.js';
 import { KERNELS_HELP, runKernels } from './kernels.js';
@@ -25,22 +25,6 @@ commands:
 exit status: 0 ok, 1 an expect failed or a divergence, 2 bad input or unusable target,
              3 a kernel crashed or hung (conform, merge)`;
 
-// harness/fuzz/cli.ts parses fuzz's options but does not take a help text yet: it is kept here.
-const FUZZ_HELP = `usage: mprog fuzz --target TARGET [--seed S] [--sequences N] [--max-steps M] [--time T]
-                  [--out DIR] [--profile P]
-
-Generate sequences, replay each on TARGET and on the emulator, and on the first divergence
-shrink it and write the minimal sequence with C and shell reproducers to DIR.
-
-  --target TARGET  emulator[:PROFILE], host, qemu:KERNEL:ARCH (e.g. qemu:mprog-6.12:x86_64)
-  --seed S         the generator's seed (default: from the clock, printed)
-  --sequences N    how many sequences (default 1000)
-  --max-steps M    steps per sequence at most (default 20)
-  --time T         stop after T (90, 90s, 5m, 1h) even if N sequences are not done
-  --out DIR        where findings and coverage.json go (default out/fuzz)
-  --profile P      the emulator profile (default: from the target's kernel release)
-
-exit status: 0 no divergence, 1 a divergence (reproducers written), 2 bad input or unusable target`;
 
 /**
  * Says on stderr why `spec` could not answer: the message (prefixed with the target unless it

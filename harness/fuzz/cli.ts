@@ -3,13 +3,30 @@
 
 import { ModelGapError } from '../../emulator/syscall.js';
 import { UsageError, integerOption, parseOptions, profileOption, reportTargetError } from '../cli/main.js';
-import { TARGET_OPTIONS, openOptions } from '../cli/target-options.js';
+import { TARGET_OPTIONS, openOptions, targetOptionsHelp } from '../cli/target-options.js';
 import { prepareOutDir } from '../conform/store.js';
 import { openTarget } from '../targets/open.js';
 import { type Target, TargetError } from '../targets/target.js';
 import { FuzzSetupError, fuzz } from './run.js';
 
 const DEFAULTS = { sequences: 1000, maxSteps: 20, out: 'out/fuzz' };
+
+export const FUZZ_HELP = `usage: mprog fuzz --target TARGET [--seed S] [--sequences N] [--max-steps M] [--time T]
+                  [--out DIR] [--profile P] [--modules DIR] [--deadline MS]
+
+Generate sequences, replay each on TARGET and on the emulator, and on the first divergence
+shrink it and write the minimal sequence with C and shell reproducers to DIR.
+
+  --target TARGET  emulator[:PROFILE], host, qemu:KERNEL:ARCH (e.g. qemu:mprog-6.12:x86_64)
+  --seed S         the generator's seed (default: from the clock, printed)
+  --sequences N    how many sequences (default 1000)
+  --max-steps M    steps per sequence at most (default 20)
+  --time T         stop after T (90, 90s, 5m, 1h) even if N sequences are not done
+  --out DIR        where findings and coverage.json go (default out/fuzz)
+  --profile P      the emulator profile (default: from the target's kernel release)
+${targetOptionsHelp(19)}
+
+exit status: 0 no divergence, 1 a divergence (reproducers written), 2 bad input or unusable target`;
 
 /** --time: seconds, or a number with s, m or h. */
 function durationOption(value: string | undefined): number | undefined {
