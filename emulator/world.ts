@@ -62,7 +62,7 @@ export function enterWorld(k: Kernel, world: KernelWorld): void {
     progs.set(p.id, prog);
   }
   for (const l of world.links) {
-    // A link's program exists while the link does; a program freed between the two looks-ups
+    // A link's program exists while the link does; a program freed between the two look-ups
     // (another process) stands in as one of no type.
     const link = new BpfLink(l.type, outsideLinkOps, progs.get(l.progId) ?? new BpfProg(0 as BpfProgType, ''));
     link.id = l.id;
