@@ -1,32 +1,18 @@
-// The host side of the mprog-agent wire protocol (vm/agent/PROTOCOL.md): lowers a parsed
-// sequence to protocol lines, reads the agent's replies back into a RawSequenceResult, and
-// cross-checks every full query answer against what bpftool saw in the same netns.
+// The host side of an mprog-agent session (vm/agent/PROTOCOL.md): the line transport with its
+// deadlines, the handshake, one exchange at a time with requests pipelined, and a sequence's
+// replies read into a RawSequenceResult (codec: agent-codec.ts), cross-checked with bpftool
+// (agent-bpftool.ts).
 
-import { BPF_NETKIT_PEER, BPF_NETKIT_PRIMARY, BPF_TCX_EGRESS, BPF_TCX_INGRESS } from '../../emulator/uapi.js';
+import { BPF_TCX_INGRESS } from '../../emulator/uapi.js';
 import type { KernelWorld } from '../../emulator/world.js';
 import { LOOPBACK_IFINDEX } from '../normalise.js';
-import type {
-  DevRef,
-  RawLinkInfo,
-  RawQuery,
-  RawSequenceResult,
-  RawStepResult,
-  Ref,
-  Sequence,
-  Step,
-} from '../seq/types.js';
+import type { RawSequenceResult, Sequence } from '../seq/types.js';
+import { bpftoolEntries, crossCheck } from './agent-bpftool.js';
+import { checkInt, devIfindex, lower, objectIndex, parseOutside, parseResult, parseWorld } from './agent-codec.js';
 import { DEFAULT_DEADLINE, type Deadline, TargetError } from './target.js';
 
 const PROTOCOL_VERSION = 1;
 const BYE_DEADLINE_MS = 10_000;
-
-/** bpftool's `kind` for each attach type it lists per device (tools/bpf/bpftool/net.c). */
-const BPFTOOL_KIND: Record<number, string> = {
-  [BPF_TCX_INGRESS]: 'tcx/ingress',
-  [BPF_TCX_EGRESS]: 'tcx/egress',
-  [BPF_NETKIT_PRIMARY]: 'netkit/primary',
-  [BPF_NETKIT_PEER]: 'netkit/peer',
-};
 
 /** Splits the agent's byte stream into lines; every wait for a line has a deadline. */
 class LineReader {
@@ -309,25 +295,13 @@ export class AgentClient {
           ifindexOf.set(tok[0]!, ifindex);
           break;
         }
-        case 'W': {
-          const kv = keyValues(tok);
-          if (!/^\d+$/.test(kv.get('next_link') ?? '') || !/^[01]$/.test(kv.get('netkit') ?? '') || !/^\d+(,\d+)*$/.test(kv.get('fds') ?? '')) {
-            throw fail(`bad agent line "${line}"`);
-          }
-          const fds = kv.get('fds')!.split(',').map(Number);
-          world = { progIds: raw.progIds, nextLinkId: Number(kv.get('next_link')), linkIds: {}, progs: [], links: [], fds, netkit: kv.get('netkit') === '1' };
+        case 'W':
+          world = parseWorld(tok, raw.progIds) ?? undefined;
+          if (!world) throw fail(`bad agent line "${line}"`);
           break;
-        }
-        case 'O': {
-          const [kind, ...nums] = tok;
-          const [id, type, progId] = nums.map(Number);
-          if (!world || !nums.every((n) => /^\d+$/.test(n)) || (kind === 'prog' ? nums.length !== 2 : kind !== 'link' || nums.length !== 3)) {
-            throw fail(`bad agent line "${line}"`);
-          }
-          if (kind === 'prog') world.progs.push({ id: id!, type: type! });
-          else world.links.push({ id: id!, type: type!, progId: progId! });
+        case 'O':
+          if (!world || !parseOutside(world, tok)) throw fail(`bad agent line "${line}"`);
           break;
-        }
         case 'R': {
           const i = Number(tok[0]);
           const step = seq.steps[i];
@@ -379,213 +353,3 @@ export function sequenceDeadlineMs(seq: Sequence, deadline: Deadline, crossCheck
   return deadline.baseMs + seq.steps.length * deadline.perStepMs + queries * deadline.perQueryMs;
 }
 
-// ---- lowering (PROTOCOL.md "One sequence") ----
-
-/** Object indices: programs in declaration order, then links in seq.links order. */
-function objectIndex(seq: Sequence): Map<string, number> {
-  const objects = new Map<string, number>();
-  [...seq.programs.map((p) => p.name), ...seq.links].forEach((name, i) => {
-    if (objects.has(name)) throw new TargetError('harness-fault', `${seq.file}: "${name}" names two programs/links`);
-    objects.set(name, i);
-  });
-  return objects;
-}
-
-function lower(seq: Sequence, objects: Map<string, number>, bpftool: boolean): string[] {
-  const lines = [`SEQ ${objects.size} ${seq.steps.length}${bpftool ? '' : ' nobpftool'}`];
-  for (const d of seq.devices) lines.push(`DEV ${d.kind} ${word(seq, d.name)} ${word(seq, d.peer)}`);
-  seq.programs.forEach((p, i) => lines.push(`PROG ${i} ${p.type} ${word(seq, p.name)}`));
-  seq.links.forEach((l, i) => lines.push(`LINK ${seq.programs.length + i} ${word(seq, l)}`));
-  seq.steps.forEach((step, i) => lines.push(`STEP ${i} ${step.op}${lowerStep(seq, i, step, objects)}`));
-  lines.push('END');
-  return lines;
-}
-
-function lowerStep(seq: Sequence, i: number, step: Step, objects: Map<string, number>): string {
-  const obj = (name: string): number => {
-    const o = objects.get(name);
-    if (o === undefined) throw new TargetError('harness-fault', `${seq.file}: step ${i}: no program or link named "${name}"`);
-    return o;
-  };
-  const n = (v: number, what: string): string => checkInt(v, `${seq.file}: step ${i}: ${what}`);
-  const dev = (d: DevRef): string => ('name' in d ? `n:${word(seq, d.name)}` : `i:${n(d.ifindex, 'ifindex')}`);
-  const ref = (r: Ref): string =>
-    'fd' in r ? `f:${obj(r.fd)}` : 'id' in r ? `d:${obj(r.id)}` : `v:${n(r.value, 'value')}`;
-  const kv: string[] = [];
-  const add = (key: string, value: string): void => void kv.push(`${key}=${value}`);
-
-  switch (step.op) {
-    case 'prog_attach':
-    case 'prog_detach':
-    case 'link_create':
-      if (step.op === 'link_create') add('link', String(obj(step.link)));
-      if (step.prog !== null) add('prog', String(obj(step.prog)));
-      add('dev', dev(step.dev));
-      add('type', n(step.attach_type, 'attach_type'));
-      add('flags', n(step.flags, 'flags'));
-      if (step.relative) add('rel', ref(step.relative));
-      if (step.op === 'prog_attach' && step.replace) add('rep', ref(step.replace));
-      add('rev', n(step.expected_revision, 'expected_revision'));
-      break;
-    case 'link_update':
-      add('link', String(obj(step.link)));
-      add('prog', String(obj(step.prog)));
-      if (step.old_prog !== null) add('old', String(obj(step.old_prog)));
-      add('flags', n(step.flags, 'flags'));
-      break;
-    case 'link_detach':
-    case 'link_close':
-    case 'link_info':
-      add('link', String(obj(step.link)));
-      break;
-    case 'prog_close':
-      add('prog', String(obj(step.prog)));
-      break;
-    case 'query':
-      add('dev', dev(step.dev));
-      add('type', n(step.attach_type, 'attach_type'));
-      add('count', n(step.count, 'count'));
-      add('qflags', n(step.query_flags, 'query_flags'));
-      add('aflags', n(step.attach_flags, 'attach_flags'));
-      break;
-    case 'dev_create':
-      add('name', word(seq, step.name));
-      add('kind', step.kind);
-      add('peer', word(seq, step.peer));
-      break;
-    case 'dev_delete':
-      add('dev', `n:${word(seq, step.dev)}`);
-      break;
-  }
-  return kv.map((t) => ` ${t}`).join('');
-}
-
-/** A name as one protocol token (the parser guarantees this; a violation is a harness bug). */
-function word(seq: Sequence, name: string): string {
-  if (!/^[\x21-\x7e]{1,15}$/.test(name)) {
-    throw new TargetError('harness-fault', `${seq.file}: name "${name}" cannot be sent to the agent (1..15 printable characters, no spaces)`);
-  }
-  return name;
-}
-
-function checkInt(v: number, what: string): string {
-  if (!Number.isSafeInteger(v)) throw new TargetError('harness-fault', `${what}: ${v} is not an integer`);
-  return String(v);
-}
-
-// ---- replies (PROTOCOL.md "Replies") ----
-
-/** `key=value` tokens; a token without `=` is an error the caller reports. */
-function keyValues(tok: string[]): Map<string, string> {
-  const kv = new Map<string, string>();
-  for (const t of tok) {
-    const eq = t.indexOf('=');
-    kv.set(eq <= 0 ? '' : t.slice(0, eq), t.slice(eq + 1));
-  }
-  return kv;
-}
-
-function parseResult(
-  step: Step,
-  tok: string[],
-  fail: (message: string) => TargetError,
-): { step: RawStepResult; linkId: number } {
-  const ret = Number(tok[0]);
-  if (!Number.isInteger(ret)) throw fail('bad return value');
-  const kv = keyValues(tok.slice(1));
-  if (kv.has('')) throw fail(`bad field in "${tok.join(' ')}"`);
-  const num = (key: string): number => {
-    const v = Number(kv.get(key));
-    if (!kv.has(key) || !Number.isInteger(v) || v < 0) throw fail(`missing or bad ${key}=`);
-    return v;
-  };
-  const list = (key: string): number[] => {
-    const v = kv.get(key);
-    if (v === undefined) throw fail(`missing ${key}=`);
-    if (v === '-') return [];
-    return v.split(',').map((x) => {
-      const n = Number(x);
-      if (!Number.isInteger(n) || n < 0) throw fail(`bad ${key}= element "${x}"`);
-      return n;
-    });
-  };
-
-  const result: RawStepResult = { ret };
-  let linkId = 0;
-  if (step.op === 'link_create') linkId = num('id');
-  if (step.op === 'query' && kv.has('count')) {
-    const query: RawQuery = {
-      count: num('count'),
-      revision: num('rev'),
-      attach_flags: num('aflags'),
-      prog_ids: list('ids'),
-      link_ids: list('lids'),
-      prog_attach_flags: list('pfl'),
-      link_attach_flags: list('lfl'),
-    };
-    result.query = query;
-  }
-  if (step.op === 'link_info' && ret >= 0) {
-    const info: RawLinkInfo = { prog_id: num('prog'), ifindex: num('ifindex'), attach_type: num('atype') };
-    result.link_info = info;
-  }
-  return { step: result, linkId };
-}
-
-/** The ifindex a query addressed: a name resolves as the agent did (missing → 0x7fffffff). */
-function devIfindex(dev: DevRef, ifindexOf: Map<string, number>): number {
-  return 'name' in dev ? (ifindexOf.get(dev.name) ?? 0x7fffffff) : dev.ifindex;
-}
-
-// ---- bpftool cross-check ----
-
-interface BpftoolEntry {
-  ifindex: number;
-  kind: string;
-  prog_id: number;
-  link_id: number;
-}
-
-/** The `tc` entries of bpftool's batch element for `net show`:
- * `{"command":["net","show"],"output":[{"xdp":[...],"tc":[{devname,ifindex,kind,prog_id,link_id,...}],...}]}`. */
-function bpftoolEntries(seq: Sequence, i: number, text: string): BpftoolEntry[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new TargetError('harness-fault', `${seq.file}: step ${i}: bpftool printed no valid JSON: ${text.slice(0, 200)}`);
-  }
-  const output = (json as { output?: unknown } | null)?.output;
-  const tc = Array.isArray(output) ? (output[0] as { tc?: unknown } | undefined)?.tc : undefined;
-  if (!Array.isArray(tc)) {
-    throw new TargetError('harness-fault', `${seq.file}: step ${i}: bpftool output has no "tc" list: ${JSON.stringify(json).slice(0, 200)}`);
-  }
-  return tc.map((e: Record<string, unknown>) => ({
-    ifindex: Number(e['ifindex']),
-    kind: String(e['kind']),
-    prog_id: Number(e['prog_id']),
-    link_id: Number(e['link_id'] ?? 0),
-  }));
-}
-
-/**
- * When the query answered with the full list, bpftool (a separate BPF_PROG_QUERY by libbpf
- * right after it) must list the same programs and links in the same order for that device
- * and attach point.
- */
-function crossCheck(seq: Sequence, i: number, result: RawStepResult, ifindex: number, text: string): void {
-  const step = seq.steps[i]!;
-  const kind = step.op === 'query' ? BPFTOOL_KIND[step.attach_type] : undefined;
-  const q = result.query;
-  if (kind === undefined || result.ret !== 0 || q === undefined || q.prog_ids.length !== q.count) return;
-  const entries = bpftoolEntries(seq, i, text).filter((e) => e.ifindex === ifindex && e.kind === kind);
-  const tool = { prog_ids: entries.map((e) => e.prog_id), link_ids: entries.map((e) => e.link_id) };
-  const agent = { prog_ids: q.prog_ids, link_ids: q.link_ids };
-  if (JSON.stringify(tool) !== JSON.stringify(agent)) {
-    throw new TargetError(
-      'harness-fault',
-      `${seq.file}: step ${i} (query ifindex ${ifindex} ${kind}): the agent's query says ${JSON.stringify(agent)}, ` +
-        `bpftool says ${JSON.stringify(tool)}`,
-    );
-  }
-}
