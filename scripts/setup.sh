@@ -11,7 +11,7 @@ set -eu
 packages="
 qemu-system-x86 qemu-system-arm qemu-user-static
 gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross llvm
-xz-utils zstd gzip tar binutils file iproute2 util-linux
+xz-utils zstd gzip tar binutils file iproute2 util-linux cpio
 debian-archive-keyring apt dpkg
 make flex bison bc libelf-dev libssl-dev
 "

@@ -156,17 +156,7 @@ export class PrivateApt {
   async available(names: string[], debArch: string): Promise<Available[]> {
     if (names.length === 0) return [];
     await this.update();
-    const out = await this.apt('apt-cache', ['madison', ...names.map((n) => `${n}:${debArch}`)]);
-    const found: Available[] = [];
-    for (const line of out.split('\n')) {
-      const [name, version, where] = line.split('|').map((f) => f.trim());
-      // "http://deb.debian.org/debian trixie/main arm64 Packages"
-      const m = /\s(\S+)\/main\s+(\S+)\s+Packages$/.exec(where ?? '');
-      if (name && version && m && m[2] === debArch) {
-        found.push({ name: name.replace(/:.*$/, ''), debArch, version, suite: m[1]! });
-      }
-    }
-    return found.sort((a, b) => compareDebVersions(b.version, a.version));
+    return parseMadison(await this.apt('apt-cache', ['madison', ...names.map((n) => `${n}:${debArch}`)]), debArch);
   }
 
   /** The raw `apt-cache show` record of one exact package version. */
@@ -237,4 +227,18 @@ export function dependsOf(record: string): string[] {
     }
   }
   return names;
+}
+
+/** `apt-cache madison` output: the packages of `debArch` in main, newest version first. */
+export function parseMadison(out: string, debArch: string): Available[] {
+  const found: Available[] = [];
+  for (const line of out.split('\n')) {
+    const [name, version, where] = line.split('|').map((f) => f.trim());
+    // "http://deb.debian.org/debian trixie/main arm64 Packages"
+    const m = /\s(\S+)\/main\s+(\S+)\s+Packages$/.exec(where ?? '');
+    if (name && version && m && m[2] === debArch) {
+      found.push({ name: name.replace(/:.*$/, ''), debArch, version, suite: m[1]! });
+    }
+  }
+  return found.sort((a, b) => compareDebVersions(b.version, a.version));
 }
