@@ -5,6 +5,7 @@
 // so a guest on this kernel replays generated sequences about twice as fast as on the cloud
 // kernel. Cached by source version, fragment and arch.
 
+import { notice } from './notices.js';
 import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -45,7 +46,7 @@ export async function mprogKernel(label: string, series: string, arch: Arch): Pr
   const dir = join(cacheRoot(), 'kernels', `mprog-${series}_${pkg.version}_${arch}_${key}`);
   await cachedDir(dir, 'kernel.json', async (tmp) => {
     // Minutes of silence otherwise: say once what is happening.
-    process.stderr.write(`mprog: building kernel ${label} (${arch}) from ${pkg.name} ${pkg.version}; a few minutes, once (cached in ${dir})\n`);
+    notice(`building kernel ${label} (${arch}) from ${pkg.name} ${pkg.version}; a few minutes, once (cached in ${dir})`);
     await build(label, pkg, apt, tmp, arch);
     return { manifest: { package: pkg }, files: ['image', 'config'] };
   });

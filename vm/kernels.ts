@@ -5,6 +5,7 @@
 // needs where the kernel has them as modules (veth, virtio console), decompressed for busybox
 // insmod, in load order.
 
+import { notice } from './notices.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -93,7 +94,7 @@ export async function prepareKernel(label: string, arch: Arch, opts: { modulesDi
   for (const pkg of candidates) {
     try {
       const kernel = await debianKernel(label, pkg, arch, apt);
-      if (problems.length) process.stderr.write(`mprog: ${label} (${arch}): ${problems.join('; ')}; using ${pkg.name} ${pkg.version}\n`);
+      if (problems.length) notice(`${label} (${arch}): ${problems.join('; ')}; using ${pkg.name} ${pkg.version}`);
       return kernel;
     } catch (err) {
       if (!(err instanceof NotOnMirror)) throw err;

@@ -3,6 +3,7 @@
 // timeout, agent-error), always with the console tail.
 // The agent's channel is a virtio-serial port wired to QEMU's stdio; the console goes to a file.
 
+import { notice } from './notices.js';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { constants, accessSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
@@ -46,7 +47,7 @@ let toldUnsaved = false;
 function tellUnsaved(err: Error): void {
   if (toldUnsaved) return;
   toldUnsaved = true;
-  process.stderr.write(`mprog: could not save a booted guest to resume later (${err.message}); guests will boot each time\n`);
+  notice(`could not save a booted guest to resume later (${err.message}); guests will boot each time`);
 }
 
 const QEMU: Record<Arch, { bin: string; pkg: string; machine: string[]; console: string }> = {

@@ -2,6 +2,7 @@
 // leaves truncated files under their final names. Products record the SHA-256 of their files when
 // they are made; a product that no longer matches is said to be damaged, once, and made again.
 
+import { notice } from './notices.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,7 +34,7 @@ const told = new Set<string>();
 export function tellDamaged(path: string, why: string): void {
   if (told.has(path)) return;
   told.add(path);
-  process.stderr.write(`mprog: cache: ${path}: ${why}; making it again\n`);
+  notice(`cache: ${path}: ${why}; making it again`);
 }
 
 /**

@@ -1,5 +1,6 @@
 // The `mprog` command.
 
+import { setNoticeSink } from '../../vm/notices.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
@@ -74,6 +75,7 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help:
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  setNoticeSink((text) => process.stderr.write(`mprog: ${text}\n`));
   if (command === undefined || command === '-h' || command === '--help') {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;

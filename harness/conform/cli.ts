@@ -1,6 +1,7 @@
 // `mprog conform ...` and `mprog merge DIR...`: flags to a request, then the run, the live
 // progress on stderr and the final report on stdout. The exit status is the report's.
 
+import { setNoticeSink } from '../../vm/notices.js';
 import { openTarget } from '../targets/open.js';
 import { resolve } from 'node:path';
 import { UsageError, integerOption, parseOptions, profileOption } from '../cli/main.js';
@@ -77,6 +78,7 @@ export async function runConformCommand(args: string[]): Promise<number> {
   const shard = values.shard === undefined ? null : parseShard(values.shard);
   if (shard instanceof BadInput) throw new UsageError(shard.message);
   const progress = new Progress(process.stderr);
+  const stderrSink = setNoticeSink(progress.notice); // a notice on stderr would be erased by a redraw
   const result = await runConform({
     corpus: positionals,
     kernels: list('--kernel', values.kernel),
@@ -93,7 +95,7 @@ export async function runConformCommand(args: string[]): Promise<number> {
       progress.handle(event);
     },
     openTarget: (spec: string) => openTarget(spec, targetOptions),
-  });
+  }).finally(() => setNoticeSink(stderrSink));
   progress.finish();
   return finish(result);
 }

@@ -27,29 +27,17 @@ export class Progress {
   private done = 0;
   private total = 0;
 
-  /** The stream's own write: on a TTY `out.write` is wrapped (see below) and this bypasses it. */
-  private readonly write: (text: string) => void;
-  private readonly restore: () => void = () => {};
-
   constructor(
     private readonly out: Writable & { isTTY?: boolean; columns?: number },
     private readonly live = out.isTTY === true,
-  ) {
-    const original = out.write as (...args: unknown[]) => boolean;
-    this.write = (text) => void original.call(out, text);
-    if (!live) return;
-    // Targets write warnings to stderr themselves; written below the live block they would be
-    // erased by its next redraw. So while the block is up, every write goes above it.
-    out.write = ((...args: unknown[]) => {
-      this.erase();
-      const ok = original.apply(out, args);
-      this.draw();
-      return ok;
-    }) as Writable['write'];
-    this.restore = () => {
-      out.write = original as Writable['write'];
-    };
+  ) {}
+
+  private write(text: string): void {
+    this.out.write(text);
   }
+
+  /** A notice of the engine's (vm/notices.ts): a permanent line, above the live block. */
+  readonly notice = (text: string): void => this.say(`mprog: ${text}`);
 
   readonly handle = (event: ProgressEvent): void => {
     switch (event.type) {
@@ -89,7 +77,6 @@ export class Progress {
   /** Clears the live block so the final report prints below a clean screen. */
   finish(): void {
     this.erase();
-    this.restore();
   }
 
   private pairDone(target: TargetPlan, r: ResultRecord): void {

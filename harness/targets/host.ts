@@ -2,6 +2,7 @@
 // run as a child process over stdio. Every sequence gets its own network namespace (the agent
 // forks per sequence), so the host's own devices are never touched.
 
+import { notice } from '../../vm/notices.js';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
@@ -119,7 +120,7 @@ async function startHost(): Promise<Running> {
 function tellNoBpftool(why: string): void {
   if (toldNoBpftool) return;
   toldNoBpftool = true;
-  process.stderr.write(`mprog: host: ${why}; query results are not cross-checked against bpftool\n`);
+  notice(`host: ${why}; query results are not cross-checked against bpftool`);
 }
 
 /**
