@@ -3,6 +3,7 @@
 # compilers for the static agent, llc for the shell reproducers' programs, what building the
 # mprog-X.Y kernels from kernel-configs/ needs (make, flex, bison, bc, libelf and openssl headers),
 # and the tools vm/*.ts run (util-linux's setpriv and unshare tie every child to mprog's life;
+# coreutils' libstdbuf runs the host's bpftool line-buffered;
 # apt's own private configuration fetches kernels, kernel sources, busybox and bpftool later;
 # this script never touches the system's apt sources).
 # Idempotent: installs only what is missing and says nothing when everything is there.
@@ -11,7 +12,7 @@ set -eu
 packages="
 qemu-system-x86 qemu-system-arm qemu-user-static
 gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross llvm
-xz-utils zstd gzip tar binutils file iproute2 util-linux cpio
+xz-utils zstd gzip tar binutils file iproute2 util-linux cpio coreutils
 debian-archive-keyring apt dpkg
 make flex bison bc libelf-dev libssl-dev
 "

@@ -45,7 +45,8 @@ export type WorldView = (world: KernelWorld | undefined) => KernelWorld | undefi
 const wholeWorld: WorldView = (world) => world;
 
 export interface DivergenceReport {
-  /** Index of the generated sequence that diverged (regenerate it with the same seed). */
+  /** Index of the generated sequence that diverged (its raw numbers also depend on the target's
+   * ids at the time: `original` is the sequence as run). */
   index: number;
   original: Sequence;
   minimal: Sequence;
@@ -87,20 +88,12 @@ export async function chooseProfile(target: Target, override: Profile | undefine
   return profile;
 }
 
-/** Whether the target can make netkit devices (CONFIG_NETKIT); sequences use them only then. */
+/** Whether the target has netkit (CONFIG_NETKIT), as its world says (the emulator: as its
+ * profile says); sequences use netkit devices only then. */
 export async function targetHasNetkit(target: Target, profile: Profile): Promise<boolean> {
   if (!profile.netkit) return false;
-  const probe: Sequence = {
-    format: 'mprog-seq/1', name: 'netkit-probe', file: 'netkit-probe', devices: [{ name: 'nk0', kind: 'netkit', peer: 'nk0p' }],
-    programs: [], steps: [], expects: [], links: [],
-  };
-  try {
-    await target.run(probe);
-    return true;
-  } catch (err) {
-    if (err instanceof TargetError && err.kind === 'unsupported') return false;
-    throw err;
-  }
+  const probe: Sequence = { format: 'mprog-seq/1', name: 'netkit-probe', file: 'netkit-probe', devices: [], programs: [], steps: [], expects: [], links: [] };
+  return (await target.run(probe)).world?.netkit ?? profile.netkit;
 }
 
 /** Both sides' normalised results for one sequence. Generated sequences run without the
