@@ -1,7 +1,7 @@
 // Step-by-step comparison of two targets' normalised results.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { StepResult } from './seq/types.js';
+import type { StepResult } from '../contract/seq.js';
 
 export interface FieldDiff {
   /** e.g. "errno", "query.prog_ids", "link_info.dev". */

@@ -1,7 +1,7 @@
 // Matching a step's result against its `expect`: every field the expect gives must be equal.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { Expect, StepResult } from './seq/types.js';
+import type { Expect, StepResult } from '../contract/seq.js';
 
 /** The differences between `expect` and `result`, as "field: expected X, got Y" lines. */
 export function expectMismatches(expect: Expect, result: StepResult): string[] {

@@ -3,10 +3,7 @@
 
 import { errnoName } from '../emulator/errno.js';
 import { attachTypeName } from '../emulator/uapi.js';
-import type { NameOrId, RawSequenceResult, RawStepResult, Sequence, StepResult } from './seq/types.js';
-
-/** Every network namespace has its loopback device at ifindex 1 (LOOPBACK_IFINDEX). */
-export const LOOPBACK_IFINDEX = 1;
+import { LOOPBACK_IFINDEX, type NameOrId, type RawSequenceResult, type RawStepResult, type Sequence, type StepResult } from '../contract/seq.js';
 
 function devName(devNames: Record<number, string>, ifindex: number): string | null {
   if (ifindex === 0) return null;

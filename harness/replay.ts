@@ -2,9 +2,9 @@
 
 import { expectMismatches } from './expect.js';
 import { normalise } from './normalise.js';
-import type { Sequence, StepResult } from './seq/types.js';
+import type { Sequence, StepResult } from '../contract/seq.js';
 import type { KernelWorld } from '../emulator/world.js';
-import type { RunOptions, Target } from './targets/target.js';
+import type { RunOptions, Target } from '../contract/target.js';
 
 export interface ExpectFailure {
   step: number;

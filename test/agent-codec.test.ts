@@ -3,8 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { parseSequenceText } from '../harness/seq/parse.js';
-import { lower, objectIndex, parseOutside, parseResult, parseWorld } from '../harness/targets/agent-codec.js';
-import { TargetError } from '../harness/targets/target.js';
+import { lower, objectIndex, parseOutside, parseResult, parseWorld } from '../vm/agent/agent-codec.js';
+import { TargetError } from '../contract/target.js';
 
 const seq = parseSequenceText(
   JSON.stringify({

@@ -14,15 +14,15 @@ import {
   BPF_F_AFTER, BPF_F_ALLOW_MULTI, BPF_F_BEFORE, BPF_F_ID, BPF_F_LINK, BPF_F_REPLACE, BPF_NETKIT_PEER, BPF_NETKIT_PRIMARY,
   BPF_TCX_EGRESS, BPF_TCX_INGRESS,
 } from '../emulator/uapi.js';
-import { AgentClient } from '../harness/targets/agent-client.js';
+import { AgentClient } from '../vm/agent/agent-client.js';
 import { buildAgent } from '../vm/agent-build.js';
 import { hostArch } from '../vm/paths.js';
 import { LIBSTDBUF } from '../vm/userland.js';
 import { HostTarget } from '../harness/targets/host.js';
-import { TargetError } from '../harness/targets/target.js';
+import { TargetError } from '../contract/target.js';
 import type {
   DevRef, LinkCreateStep, ProgAttachStep, ProgDetachStep, ProgramDecl, QueryStep, RawSequenceResult, Ref, Sequence, Step,
-} from '../harness/seq/types.js';
+} from '../contract/seq.js';
 
 const AGENT_DIR = join(import.meta.dirname, '../vm/agent');
 

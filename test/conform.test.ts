@@ -14,7 +14,8 @@ import { findProfile, profileForRelease } from '../emulator/profiles.js';
 import { hostArch } from '../vm/paths.js';
 import { QemuTarget } from '../harness/targets/qemu.js';
 import { mergeRuns } from '../harness/conform/merge.js';
-import { BadInput, type ResultRecord } from '../harness/conform/records.js';
+import { type ResultRecord } from '../harness/conform/records.js';
+import { BadInput } from '../harness/errors.js';
 import { type ConformDone, type RunOptions, runConform } from '../harness/conform/run.js';
 import { renderReport } from '../harness/conform/terminal.js';
 

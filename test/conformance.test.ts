@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BadInput } from '../harness/conform/records.js';
+import { BadInput } from '../harness/errors.js';
 import { runConform } from '../harness/conform/run.js';
 import { normalise } from '../harness/normalise.js';
 import { parseSequenceFile } from '../harness/seq/parse.js';

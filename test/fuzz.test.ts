@@ -21,7 +21,7 @@ import { rebuild, sequenceToText } from '../harness/fuzz/seqjson.js';
 import { withoutSteps } from '../harness/fuzz/shrink.js';
 import { normalise } from '../harness/normalise.js';
 import { parseSequenceText } from '../harness/seq/parse.js';
-import type { Sequence } from '../harness/seq/types.js';
+import type { Sequence } from '../contract/seq.js';
 import { EmulatorTarget } from '../harness/targets/emulator.js';
 import { HostTarget } from '../harness/targets/host.js';
 

@@ -2,8 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { PROFILES, findProfile, profileForRelease } from '../emulator/profiles.js';
-import { BadInput } from '../harness/conform/records.js';
-import { loadCorpus } from '../harness/conform/plan.js';
+import { BadInput } from '../harness/errors.js';
+import { loadCorpus } from '../harness/corpus.js';
 import { checkExpects } from '../harness/replay.js';
 import { normalise } from '../harness/normalise.js';
 import { parseSequenceText } from '../harness/seq/parse.js';

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Sequence } from '../harness/seq/types.js';
+import type { Sequence } from '../contract/seq.js';
 import { outcomeOfFault } from '../harness/conform/records.js';
 import { QemuTarget } from '../harness/targets/qemu.js';
-import { TargetError } from '../harness/targets/target.js';
+import { TargetError } from '../contract/target.js';
 import { droppedOptions } from '../vm/kernel-build.js';
 import { privateCache } from './private-cache.js';
 

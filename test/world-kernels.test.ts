@@ -6,13 +6,13 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { profileForRelease } from '../emulator/profiles.js';
-import { BadInput } from '../harness/conform/records.js';
-import { loadCorpus } from '../harness/conform/plan.js';
+import { BadInput } from '../harness/errors.js';
+import { loadCorpus } from '../harness/corpus.js';
 import { type WorldView, compare, fuzz } from '../harness/fuzz/run.js';
 import { parseSequenceText } from '../harness/seq/parse.js';
 import { HostTarget } from '../harness/targets/host.js';
 import { QemuTarget } from '../harness/targets/qemu.js';
-import type { Target } from '../harness/targets/target.js';
+import type { Target } from '../contract/target.js';
 
 const MINUTE = 60_000;
 const FORGET: WorldView = () => undefined;

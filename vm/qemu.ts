@@ -9,8 +9,8 @@ import { constants, accessSync, existsSync, mkdirSync, readFileSync, renameSync,
 import { release } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { AgentClient } from '../harness/targets/agent-client.js';
-import { TargetError } from '../harness/targets/target.js';
+import { AgentClient } from './agent/agent-client.js';
+import { TargetError } from '../contract/target.js';
 import { AGENT_PORT_NAME } from './initramfs.js';
 import type { PreparedKernel } from './kernels.js';
 import { atExit, findOnPath, scratchDir, tied } from './lifetime.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { repoRoot, type Arch } from '../../vm/paths.js';
-import { BadInput } from '../conform/records.js';
+import { BadInput } from '../errors.js';
 import { runConform } from '../conform/run.js';
 import { QemuTarget } from '../targets/qemu.js';
 

@@ -16,12 +16,12 @@
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchQemu } from '../../vm/bench.js';
+import { benchQemu } from './vm.js';
 import { repoRoot } from '../../vm/paths.js';
 import { fuzzSequencesPerSecond } from '../fuzz/bench.js';
-import { BadInput } from '../conform/records.js';
-import { loadCorpus } from '../conform/plan.js';
-import type { Sequence } from '../seq/types.js';
+import { loadCorpus } from '../corpus.js';
+import { BadInput } from '../errors.js';
+import type { Sequence } from '../../contract/seq.js';
 import { QemuTarget } from '../targets/qemu.js';
 import { conformStepsPerSecond, conformWallSeconds } from './conform.js';
 import { benchEmulator } from './emulator.js';

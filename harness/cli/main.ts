@@ -7,7 +7,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { PROFILES, type Profile, findProfile } from '../../emulator/profiles.js';
 import { CONFORM_HELP, MERGE_HELP, runConformCommand, runMergeCommand } from '../conform/cli.js';
 import { FUZZ_HELP, runFuzz } from '../fuzz/cli.js';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../../contract/target.js';
 import { repoRoot } from '../../vm/paths.js';
 import { KERNELS_HELP, runKernels } from './kernels.js';
 import { REPLAY_HELP, runReplay } from './replay.js';

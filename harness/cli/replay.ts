@@ -2,9 +2,9 @@
 
 import { SeqError, parseSequenceFile } from '../seq/parse.js';
 import { type ReplayReport, formatExpectFailures, replaySequence } from '../replay.js';
-import type { Sequence } from '../seq/types.js';
+import type { Sequence } from '../../contract/seq.js';
 import { openTarget } from '../targets/open.js';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../../contract/target.js';
 import { ModelGapError } from '../../emulator/syscall.js';
 import { UsageError, parseOptions, reportTargetError } from './main.js';
 import { TARGET_OPTIONS, openOptions, targetOptionsHelp } from './target-options.js';

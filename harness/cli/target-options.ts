@@ -1,7 +1,7 @@
 // The options every command that opens a kernel target takes: --modules and --deadline.
 
 import type { OpenOptions } from '../targets/open.js';
-import { parseDeadline } from '../targets/target.js';
+import { parseDeadline } from '../../contract/target.js';
 import { UsageError } from './main.js';
 
 export const TARGET_OPTIONS = {

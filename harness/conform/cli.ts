@@ -8,8 +8,10 @@ import { UsageError, integerOption, parseOptions, profileOption } from '../cli/m
 import { TARGET_OPTIONS, openOptions, targetOptionsHelp } from '../cli/target-options.js';
 import { mergeRuns } from './merge.js';
 import { REPORT_FILES } from './outputs.js';
-import { displayPath, parseShard } from './plan.js';
-import { BadInput, RESULTS_FILE } from './records.js';
+import { displayPath } from '../corpus.js';
+import { BadInput } from '../errors.js';
+import { parseShard } from './plan.js';
+import { RESULTS_FILE } from './records.js';
 import type { Report } from './report.js';
 import { stopCleanlyOnSignal } from './interrupt.js';
 import { DEFAULT_OUT, runConform } from './run.js';

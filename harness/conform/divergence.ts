@@ -3,7 +3,7 @@
 // terminal, JUnit, TAP and Markdown renderers.
 
 import { type StepDivergence, diffStep } from '../diff.js';
-import type { StepResult } from '../seq/types.js';
+import type { StepResult } from '../../contract/seq.js';
 import type { SideExpectFailure } from './records.js';
 
 export interface FieldRow {

@@ -4,7 +4,7 @@
 import { beforeSignalExit } from '../../vm/lifetime.js';
 import { shellQuote } from '../shell-quote.js';
 import { writeReports } from './outputs.js';
-import { BadInput } from './records.js';
+import { BadInput } from '../errors.js';
 import { buildReport } from './report.js';
 import { readRun } from './store.js';
 

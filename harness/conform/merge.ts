@@ -4,9 +4,11 @@
 import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeReports } from './outputs.js';
-import { BadInput, type PlanRecord, RESULTS_FILE, RESULTS_FORMAT, type ResultRecord, type SequencePlan, type TargetFaultRecord, type TargetPlan, pairKey } from './records.js';
+import { BadInput } from '../errors.js';
+import { lockOutDir, prepareOutDir } from '../out-dir.js';
+import { type PlanRecord, RESULTS_FILE, RESULTS_FORMAT, type ResultRecord, type SequencePlan, type TargetFaultRecord, type TargetPlan, pairKey } from './records.js';
 import { type Report, buildReport } from './report.js';
-import { type StoredRun, lockOutDir, prepareOutDir, readRun } from './store.js';
+import { type StoredRun, readRun } from './store.js';
 
 export interface MergeDone {
   report: Report;

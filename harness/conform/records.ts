@@ -4,16 +4,11 @@
 
 import type { StepDivergence } from '../diff.js';
 import type { ExpectFailure } from '../replay.js';
-import type { StepResult } from '../seq/types.js';
-import type { TargetFaultKind } from '../targets/target.js';
+import type { StepResult } from '../../contract/seq.js';
+import type { TargetFaultKind } from '../../contract/target.js';
 
 export const RESULTS_FORMAT = 'mprog-conform/1';
 export const RESULTS_FILE = 'results.jsonl';
-
-/** Bad input from the user (a flag, a corpus file, an output directory): exit 2, no stack trace. */
-export class BadInput {
-  constructor(readonly message: string) {}
-}
 
 export interface Shard {
   /** 1-based. */

@@ -9,15 +9,17 @@ import { ModelGapError } from '../../emulator/syscall.js';
 import { type Profile, profileForRelease } from '../../emulator/profiles.js';
 import { diffResults } from '../diff.js';
 import { type Replayed, replaySequence } from '../replay.js';
-import type { Sequence } from '../seq/types.js';
+import type { Sequence } from '../../contract/seq.js';
 import { EmulatorTarget } from '../targets/emulator.js';
 import { openTarget } from '../targets/open.js';
-import { type Target, TargetError } from '../targets/target.js';
+import { type Target, TargetError } from '../../contract/target.js';
 import { writeReports } from './outputs.js';
 import { type ConformRequest, type Plan, makePlan } from './plan.js';
-import { BadInput, type Fault, type PlanRecord, type ResultRecord, type TargetFaultRecord, type TargetPlan, outcomeOfFault, pairKey } from './records.js';
+import { BadInput } from '../errors.js';
+import { prepareOutDir } from '../out-dir.js';
+import { type Fault, type PlanRecord, type ResultRecord, type TargetFaultRecord, type TargetPlan, outcomeOfFault, pairKey } from './records.js';
 import { type Report, buildReport } from './report.js';
-import { ResultsStore, prepareOutDir } from './store.js';
+import { ResultsStore } from './store.js';
 
 export const DEFAULT_OUT = 'out/conform';
 

@@ -1,11 +1,12 @@
 // results.jsonl: the run's plan, then one line per finished pair, appended and flushed as each
 // pair completes, so a killed run keeps everything it finished and `--resume` continues it.
 
-import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { dirname, join, resolve } from 'node:path';
-import { atExit, pidAlive } from '../../vm/lifetime.js';
-import { BadInput, type PlanRecord, RESULTS_FILE, RESULTS_FORMAT, type ResultRecord, type RunRecord, type TargetFaultRecord, pairKey } from './records.js';
+import { join } from 'node:path';
+import { BadInput } from '../errors.js';
+import { lockOutDir, makeDirs } from '../out-dir.js';
+import { type PlanRecord, RESULTS_FILE, RESULTS_FORMAT, type ResultRecord, type RunRecord, type TargetFaultRecord, pairKey } from './records.js';
 
 export interface StoredRun {
   plan: PlanRecord;
@@ -37,27 +38,6 @@ export function readRun(dir: string): StoredRun | BadInput {
   return { plan, records: rest as StoredRun['records'] };
 }
 
-/**
- * mkdir -p, one level at a time: node's recursive mkdirSync spins forever where a directory
- * cannot be made for want of its parent's support (ENOENT under /proc).
- */
-function makeDirs(dir: string): void {
-  const missing: string[] = [];
-  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) missing.unshift(d);
-  for (const d of missing) mkdirSync(d);
-}
-
-/** Makes the output directory, or says why it cannot be written. */
-export function prepareOutDir(dir: string): BadInput | null {
-  try {
-    makeDirs(dir);
-    accessSync(dir, constants.W_OK);
-    return null;
-  } catch (err) {
-    return new BadInput(`--out ${dir}: cannot write there (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-}
-
 /** The plan fields that must match for a resumed run to be the same run. */
 function planDifference(old: PlanRecord, now: PlanRecord): string | null {
   if (!isDeepStrictEqual(old.targets, now.targets)) return 'targets (--kernel, --arch, --host)';
@@ -65,35 +45,6 @@ function planDifference(old: PlanRecord, now: PlanRecord): string | null {
   if (old.profile !== now.profile) return '--profile';
   if (!isDeepStrictEqual(old.sequences, now.sequences)) return 'the corpus (files added, removed or edited)';
   return null;
-}
-
-const LOCK_FILE = '.lock';
-/** Output directories this process holds, each released at exit. */
-const held = new Set<string>();
-
-/**
- * Makes `dir` this process's until it exits, or says who has it: two runs appending to one
- * results.jsonl would interleave their records. A lock whose owner is gone (killed) is taken over.
- */
-export function lockOutDir(dir: string): BadInput | null {
-  const file = resolve(dir, LOCK_FILE);
-  if (held.has(file)) return null;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
-      held.add(file);
-      atExit(() => rmSync(file, { force: true }));
-      return null;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return new BadInput(`--out ${dir}: cannot lock it (${(err as NodeJS.ErrnoException).code})`);
-    }
-    const owner = Number(readFileSync(file, 'utf8').trim());
-    if (owner > 0 && pidAlive(owner)) {
-      return new BadInput(`--out ${dir}: another mprog conform or merge (pid ${owner}) is writing there; wait for it to end, or use another --out`);
-    }
-    rmSync(file, { force: true });
-  }
-  return new BadInput(`--out ${dir}: cannot lock it (${LOCK_FILE} keeps coming back)`);
 }
 
 export class ResultsStore {

@@ -1,7 +1,7 @@
 // `npm run bench`'s fuzz_sequences_per_s: how many generated 20-step sequences per second one
 // target and the in-process emulator answer together (generation and comparison included).
 
-import type { Target } from '../targets/target.js';
+import type { Target } from '../../contract/target.js';
 import { generateSequence } from './generator.js';
 import { answers, chooseProfile, targetHasNetkit } from './run.js';
 

@@ -4,9 +4,9 @@
 import { ModelGapError } from '../../emulator/syscall.js';
 import { UsageError, integerOption, parseOptions, profileOption, reportTargetError } from '../cli/main.js';
 import { TARGET_OPTIONS, openOptions, targetOptionsHelp } from '../cli/target-options.js';
-import { prepareOutDir } from '../conform/store.js';
+import { prepareOutDir } from '../out-dir.js';
 import { openTarget } from '../targets/open.js';
-import { type Target, TargetError } from '../targets/target.js';
+import { type Target, TargetError } from '../../contract/target.js';
 import { FuzzSetupError, fuzz } from './run.js';
 
 const DEFAULTS = { sequences: 1000, maxSteps: 20, out: 'out/fuzz' };

@@ -2,7 +2,7 @@
 // combination per command, and the entry sizes reached. Printed at the end and written to the
 // out dir as coverage.json, so a run that "found nothing" can be judged by what it tried.
 
-import type { Sequence, Step, StepResult } from '../seq/types.js';
+import type { Sequence, Step, StepResult } from '../../contract/seq.js';
 import { flagsToJson } from './seqjson.js';
 
 export interface CoverageReport {

@@ -20,7 +20,7 @@ import {
   BPF_F_REPLACE,
   BPF_TCX_INGRESS,
 } from '../../emulator/uapi.js';
-import type { DevRef, DeviceDecl, ProgramDecl, Ref, Sequence, Step } from '../seq/types.js';
+import type { DevRef, DeviceDecl, ProgramDecl, Ref, Sequence, Step } from '../../contract/seq.js';
 import { type AttachPoint, type KnownDevice, type Observation, type PointState, attachTypesOf, observe, occupants, pointKey } from './model.js';
 import { Rng, sequenceSeed } from './rng.js';
 

@@ -8,7 +8,7 @@ import type { Profile } from '../../emulator/profiles.js';
 import { BPF_NETKIT_PEER, BPF_NETKIT_PRIMARY, BPF_TCX_EGRESS, BPF_TCX_INGRESS } from '../../emulator/uapi.js';
 import { normalise } from '../normalise.js';
 import { SEQ_DEFAULTS } from '../seq/parse.js';
-import type { DeviceKind, QueryStep, Sequence, StepResult } from '../seq/types.js';
+import type { DeviceKind, QueryStep, Sequence, StepResult } from '../../contract/seq.js';
 import { runOnEmulator } from '../targets/emulator.js';
 
 export interface AttachPoint {

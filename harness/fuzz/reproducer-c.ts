@@ -12,7 +12,7 @@ import { ERRNO_NAMES } from '../../emulator/errno.js';
 import { PROG_TYPES } from '../targets/emulator.js';
 import { repoRoot } from '../../vm/paths.js';
 import { ATTACH_TYPE_NAMES } from '../../emulator/uapi.js';
-import type { DevRef, Ref, Sequence, Step, StepResult } from '../seq/types.js';
+import type { DevRef, Ref, Sequence, Step, StepResult } from '../../contract/seq.js';
 
 
 function cString(s: string): string {

@@ -7,7 +7,7 @@
 // such form: the sequence then gets no script, and the reasons say which steps.
 
 import { BPF_F_BEFORE, BPF_TCX_EGRESS, BPF_TCX_INGRESS } from '../../emulator/uapi.js';
-import type { DevRef, ProgramType, Sequence, Step } from '../seq/types.js';
+import type { DevRef, ProgramType, Sequence, Step } from '../../contract/seq.js';
 import { shellQuote } from '../shell-quote.js';
 
 const TCX_NAMES: Record<number, string> = { [BPF_TCX_INGRESS]: 'tcx_ingress', [BPF_TCX_EGRESS]: 'tcx_egress' };

@@ -3,7 +3,7 @@
 // sequence a user could have written by hand.
 
 import { SEQ_DEFAULTS, SeqError, parseSequenceText } from '../seq/parse.js';
-import type { DevRef, DeviceKind, Ref, Sequence, Step } from '../seq/types.js';
+import type { DevRef, DeviceKind, Ref, Sequence, Step } from '../../contract/seq.js';
 import { FLAG_NAMES, attachTypeName } from '../../emulator/uapi.js';
 
 type JsonObject = Record<string, unknown>;

@@ -4,7 +4,7 @@
 // would leave a reference dangling is repaired by dropping the steps that depend on what was
 // removed, and one the parser still refuses is skipped.
 
-import type { DevRef, Ref, Sequence, Step } from '../seq/types.js';
+import type { DevRef, Ref, Sequence, Step } from '../../contract/seq.js';
 import { SEQ_DEFAULTS } from '../seq/parse.js';
 import { rebuild } from './seqjson.js';
 

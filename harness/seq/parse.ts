@@ -15,7 +15,7 @@ import type {
   Sequence,
   Step,
   StepOp,
-} from './types.js';
+} from '../../contract/seq.js';
 
 export class SeqError extends Error {
   override name = 'SeqError';

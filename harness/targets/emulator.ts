@@ -18,8 +18,8 @@ import {
 } from '../../emulator/syscall.js';
 import { BPF_PROG_TYPE, type BpfProgType } from '../../emulator/uapi.js';
 import { type KernelWorld, enterWorld } from '../../emulator/world.js';
-import type { DevRef, ProgramType, RawSequenceResult, RawStepResult, Ref, Sequence, Step } from '../seq/types.js';
-import { type RunOptions, type Target, TargetError } from './target.js';
+import type { DevRef, ProgramType, RawSequenceResult, RawStepResult, Ref, Sequence, Step } from '../../contract/seq.js';
+import { type RunOptions, type Target, TargetError } from '../../contract/target.js';
 
 /** A reference to an object whose fd is closed or was never opened: a number no fd has. */
 export const CLOSED_FD_BASE = 1000000;

@@ -11,9 +11,9 @@ import { buildAgent } from '../../vm/agent-build.js';
 import { atExit, findOnPath, tied } from '../../vm/lifetime.js';
 import { hostArch, type Arch } from '../../vm/paths.js';
 import { LIBSTDBUF } from '../../vm/userland.js'; // Debian's path, on this machine as in a guest
-import type { RawSequenceResult, Sequence } from '../seq/types.js';
-import { AgentClient } from './agent-client.js';
-import { DEFAULT_DEADLINE, type Deadline, type RunOptions, TargetError, type Target } from './target.js';
+import type { RawSequenceResult, Sequence } from '../../contract/seq.js';
+import { AgentClient } from '../../vm/agent/agent-client.js';
+import { DEFAULT_DEADLINE, type Deadline, type RunOptions, TargetError, type Target } from '../../contract/target.js';
 
 const CONNECT_DEADLINE_MS = 10_000;
 const PROBE_DEADLINE_MS = 30_000;

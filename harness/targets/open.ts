@@ -3,7 +3,7 @@
 import { DEFAULT_PROFILE } from '../../emulator/profiles.js';
 import { EmulatorTarget } from './emulator.js';
 import { HostTarget } from './host.js';
-import { type Deadline, type Target, TargetError } from './target.js';
+import { type Deadline, type Target, TargetError } from '../../contract/target.js';
 
 export const TARGET_SPECS = 'emulator[:PROFILE], host, qemu:KERNEL:ARCH';
 

@@ -4,13 +4,13 @@
 
 import { EINVAL } from '../../emulator/errno.js';
 import { BPF_TCX_INGRESS } from '../../emulator/uapi.js';
-import type { RawSequenceResult, Sequence } from '../seq/types.js';
+import type { RawSequenceResult, Sequence } from '../../contract/seq.js';
 import { buildInitramfs } from '../../vm/initramfs.js';
 import { prepareKernel, type PreparedKernel } from '../../vm/kernels.js';
 import { isArch, type Arch } from '../../vm/paths.js';
 import { chooseAccel, Vm, type Accel, type Booted } from '../../vm/qemu.js';
-import { sequenceDeadlineMs } from './agent-client.js';
-import { DEFAULT_DEADLINE, type Deadline, type RunOptions, TargetError, type Target } from './target.js';
+import { sequenceDeadlineMs } from '../../vm/agent/agent-client.js';
+import { DEFAULT_DEADLINE, type Deadline, type RunOptions, TargetError, type Target } from '../../contract/target.js';
 
 export interface QemuTargetOptions {
   /** Extra kernel command line (tests use it to make a guest panic or hang). */

@@ -5,11 +5,10 @@
 
 import { BPF_TCX_INGRESS } from '../../emulator/uapi.js';
 import type { KernelWorld } from '../../emulator/world.js';
-import { LOOPBACK_IFINDEX } from '../normalise.js';
-import type { RawSequenceResult, Sequence } from '../seq/types.js';
+import { LOOPBACK_IFINDEX, type RawSequenceResult, type Sequence } from '../../contract/seq.js';
 import { bpftoolEntries, crossCheck } from './agent-bpftool.js';
 import { checkInt, devIfindex, lower, objectIndex, parseOutside, parseResult, parseWorld } from './agent-codec.js';
-import { DEFAULT_DEADLINE, type Deadline, TargetError } from './target.js';
+import { DEFAULT_DEADLINE, type Deadline, TargetError } from '../../contract/target.js';
 
 const PROTOCOL_VERSION = 1;
 const BYE_DEADLINE_MS = 10_000;

@@ -2,8 +2,8 @@
 // after it in the same netns, lists for that device and attach point (vm/agent/PROTOCOL.md).
 
 import { BPF_NETKIT_PEER, BPF_NETKIT_PRIMARY, BPF_TCX_EGRESS, BPF_TCX_INGRESS } from '../../emulator/uapi.js';
-import type { RawStepResult, Sequence } from '../seq/types.js';
-import { TargetError } from './target.js';
+import type { RawStepResult, Sequence } from '../../contract/seq.js';
+import { TargetError } from '../../contract/target.js';
 
 /** bpftool's `kind` for each attach type it lists per device (tools/bpf/bpftool/net.c). */
 const BPFTOOL_KIND: Record<number, string> = {

@@ -3,8 +3,8 @@
 // kernel's world. The session around it is agent-client.ts.
 
 import type { KernelWorld } from '../../emulator/world.js';
-import type { DevRef, RawLinkInfo, RawQuery, RawStepResult, Ref, Sequence, Step } from '../seq/types.js';
-import { TargetError } from './target.js';
+import type { DevRef, RawLinkInfo, RawQuery, RawStepResult, Ref, Sequence, Step } from '../../contract/seq.js';
+import { TargetError } from '../../contract/target.js';
 
 // ---- lowering (PROTOCOL.md "One sequence") ----
 

@@ -1,5 +1,5 @@
-import type { KernelWorld } from '../../emulator/world.js';
-import type { RawSequenceResult, Sequence } from '../seq/types.js';
+import type { KernelWorld } from '../emulator/world.js';
+import type { RawSequenceResult, Sequence } from './seq.js';
 
 export interface RunOptions {
   /** Compare every query with `bpftool net show` where the target can (default true). */

@@ -1,7 +1,10 @@
 // The in-memory form of one mprog-seq/1 file (../shared/spec/mprog-seq.md), after parsing.
 // Names stay symbolic; every number is already what goes into the bpf(2) attr.
 
-import type { KernelWorld } from '../../emulator/world.js';
+import type { KernelWorld } from '../emulator/world.js';
+
+/** Every network namespace has its loopback device at ifindex 1 (LOOPBACK_IFINDEX). */
+export const LOOPBACK_IFINDEX = 1;
 
 export type DeviceKind = 'veth' | 'netkit';
 export type ProgramType = 'sched_cls' | 'xdp' | 'cgroup_skb';

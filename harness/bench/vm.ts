@@ -3,9 +3,9 @@
 // (what the kernel allows; the gap is the channel's and the harness's cost), and a bare
 // attach+detach loop (the kernel's ceiling for one bpf(2) call).
 
-import type { Sequence, Step } from '../harness/seq/types.js';
-import { QemuTarget } from '../harness/targets/qemu.js';
-import type { Arch } from './paths.js';
+import type { Sequence, Step } from '../../contract/seq.js';
+import { QemuTarget } from '../targets/qemu.js';
+import type { Arch } from '../../vm/paths.js';
 
 interface Rate {
   calls: number;
