@@ -27,7 +27,7 @@ import type {
 const AGENT_DIR = join(import.meta.dirname, '../vm/agent');
 
 /** This machine's agent binary, built if needed. */
-const agentBinary = (): Promise<string> => buildAgent(hostArch()!);
+const agentBinary = async (): Promise<string> => (await buildAgent(hostArch()!)).agent;
 
 /** fn with a client of a fresh agent run with `args` over stdio; says BYE after it. */
 async function withAgent<T>(args: string[], fn: (client: AgentClient) => Promise<T>): Promise<T> {
@@ -357,7 +357,8 @@ describe('bpftool cross-check', () => {
       ].join('\n'),
     );
     chmodSync(fake, 0o755);
-    await withAgent(['--bpftool', fake, '--stdbuf', LIBSTDBUF], async (client) => {
+    const zygote = (await buildAgent(hostArch()!)).bpftoolZygote;
+    await withAgent(['--bpftool', fake, '--stdbuf', LIBSTDBUF, '--bpftool-zygote', zygote], async (client) => {
       // Nothing attached: bpftool's empty list is right.
       await client.run(sequence('empty', ['a'], [query()]));
       // A partial answer (ENOSPC) is not compared.

@@ -10,14 +10,26 @@ import { prepareUserland } from './userland.js';
 
 const BPFTOOL = '/usr/sbin/bpftool';
 
-/** A script that runs the userland's bpftool; its path is what the agent's --bpftool takes. */
-export async function projectBpftool(arch: Arch): Promise<string> {
+/** How to run a bpftool: the binary, and the dynamic loader it needs when built for another C library. */
+export interface BpftoolCommand {
+  bpftool: string;
+  loader?: { path: string; libraryPath: string };
+}
+
+/** The userland's bpftool, through the userland's own loader and libraries. */
+export async function projectBpftoolCommand(arch: Arch): Promise<Required<BpftoolCommand>> {
   const { files, libDirs } = await prepareUserland(arch);
   const loader = Object.entries(files).find(([guest]) => basename(guest).startsWith('ld-linux'))?.[1];
   const bpftool = files[BPFTOOL];
   if (!loader || !bpftool) throw new Error(`the ${arch} userland has no ${loader ? 'bpftool' : 'dynamic loader'}`);
   const hostLibDirs = [...new Set(Object.entries(files).filter(([guest]) => libDirs.includes(dirname(guest))).map(([, host]) => dirname(host)))];
-  const text = `#!/bin/sh\nexec ${loader} --library-path ${hostLibDirs.join(':')} ${bpftool} "$@"\n`;
+  return { bpftool, loader: { path: loader, libraryPath: hostLibDirs.join(':') } };
+}
+
+/** A script that runs the userland's bpftool (for shell reproducers' PATH). */
+export async function projectBpftool(arch: Arch): Promise<string> {
+  const { bpftool, loader } = await projectBpftoolCommand(arch);
+  const text = `#!/bin/sh\nexec ${loader.path} --library-path ${loader.libraryPath} ${bpftool} "$@"\n`;
   // Keyed by its text, so a userland with other packages gets a script of its own.
   const script = join(cacheRoot(), 'host-bpftool', `${arch}-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`, 'bpftool');
   if (!existsSync(script) || readFileSync(script, 'utf8') !== text) {

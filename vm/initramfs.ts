@@ -18,6 +18,7 @@ export const AGENT_PORT_NAME = 'mprog.agent';
 
 const BPFTOOL = '/usr/sbin/bpftool';
 const AGENT = '/sbin/mprog-agent';
+const BPFTOOL_ZYGOTE = '/usr/libexec/mprog/bpftool-zygote.so';
 const MODULES = '/lib/mprog/modules';
 /**
  * Sequences the guest agent runs at once. A sequence waits for RCU grace periods (device
@@ -49,7 +50,7 @@ while [ -z "$port" ] && [ $i -lt 100 ]; do
 	[ -n "$port" ] || { sleep 0.05; i=$((i + 1)); }
 done
 if [ -n "$port" ]; then
-	LD_LIBRARY_PATH=${libDirs.join(':')} ${AGENT} --dev "$port" --bpftool ${BPFTOOL} --stdbuf ${LIBSTDBUF} --hold-tcx-keys --jobs ${GUEST_JOBS}
+	LD_LIBRARY_PATH=${libDirs.join(':')} ${AGENT} --dev "$port" --bpftool ${BPFTOOL} --stdbuf ${LIBSTDBUF} --bpftool-zygote ${BPFTOOL_ZYGOTE} --hold-tcx-keys --jobs ${GUEST_JOBS}
 	echo "mprog-init: mprog-agent exited with status $?"
 else
 	echo "mprog-init: no virtio-serial port named ${AGENT_PORT_NAME} (is CONFIG_VIRTIO_CONSOLE on?)"
@@ -77,6 +78,7 @@ const built = new Map<string, Promise<string>>();
 async function writeInitramfs(kernel: PreparedKernel): Promise<string> {
   const arch = kernel.arch;
   const userland = await prepareUserland(arch);
+  const agent = await buildAgent(arch);
   const file = (path: string, host: string, mode = 0o755): CpioEntry => ({ path, kind: 'file', data: readFileSync(host), mode });
   const entries: CpioEntry[] = [
     { path: '/init', kind: 'file', data: Buffer.from(initScript(userland.libDirs)), mode: 0o755 },
@@ -84,7 +86,8 @@ async function writeInitramfs(kernel: PreparedKernel): Promise<string> {
     { path: '/dev/console', kind: 'chardev', major: 5, minor: 1 },
     ...['/proc', '/sys', '/dev', '/tmp', '/run'].map((path): CpioEntry => ({ path, kind: 'dir' })),
     ...Object.entries(userland.files).map(([guest, host]) => file(guest, host)),
-    file(AGENT, await buildAgent(arch)),
+    file(AGENT, agent.agent),
+    file(BPFTOOL_ZYGOTE, agent.bpftoolZygote, 0o644),
     ...kernel.modules.map((m, i) => file(`${MODULES}/${String(i).padStart(2, '0')}-${basename(m)}`, m, 0o644)),
   ];
   const data = cpioNewc(entries);

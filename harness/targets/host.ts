@@ -6,8 +6,8 @@ import { notice } from '../../vm/notices.js';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { projectBpftool } from '../../vm/host-bpftool.js';
-import { buildAgent } from '../../vm/agent-build.js';
+import { projectBpftoolCommand, type BpftoolCommand } from '../../vm/host-bpftool.js';
+import { buildAgent, type AgentBuild } from '../../vm/agent-build.js';
 import { atExit, findOnPath, tied } from '../../vm/lifetime.js';
 import { hostArch, type Arch } from '../../vm/paths.js';
 import { LIBSTDBUF } from '../../vm/userland.js'; // Debian's path, on this machine as in a guest
@@ -81,14 +81,20 @@ export class HostTarget implements Target {
 }
 
 /** The bpftools the cross-check can use, in order: the one on PATH, then the project's own. */
-const BPFTOOL_CANDIDATES: { what: string; find: () => Promise<string | null> }[] = [
-  { what: 'bpftool on PATH', find: async () => findOnPath('bpftool') },
-  { what: "the project's bpftool (Debian's, via the private apt)", find: () => projectBpftool(agentArch()) },
+const BPFTOOL_CANDIDATES: { what: string; find: () => Promise<BpftoolCommand | null> }[] = [
+  {
+    what: 'bpftool on PATH',
+    find: async () => {
+      const bpftool = findOnPath('bpftool');
+      return bpftool === null ? null : { bpftool };
+    },
+  },
+  { what: "the project's bpftool (Debian's, via the private apt)", find: () => projectBpftoolCommand(agentArch()) },
 ];
 
 async function startHost(): Promise<Running> {
   checkPrivileges();
-  const agentPath = await buildAgent(agentArch()).catch((err: Error) => {
+  const agent = await buildAgent(agentArch()).catch((err: Error) => {
     throw new TargetError('unusable', `host target: ${err.message}`);
   });
   const reasons: string[] = [];
@@ -100,7 +106,7 @@ async function startHost(): Promise<Running> {
       return null;
     });
     if (bpftool === null) continue;
-    const probing = await startAgent(agentPath, bpftool);
+    const probing = await startAgent(agent, bpftool);
     const verdict = await probing.client.probeBpftool(PROBE_DEADLINE_MS).catch(async (err: unknown) => {
       await stopAgent(probing.agent, probing.client);
       throw err;
@@ -111,10 +117,10 @@ async function startHost(): Promise<Running> {
       reasons.push('this kernel refused a tcx attach, so bpftool cannot be checked');
       break;
     }
-    reasons.push(verdict === 'no-bpftool' ? `${bpftool} -j batch (net show) failed` : `${bpftool} does not list tcx attachments (tcx needs bpftool 7.3 or later)`);
+    reasons.push(verdict === 'no-bpftool' ? `${bpftool.bpftool} -j batch (net show) failed` : `${bpftool.bpftool} does not list tcx attachments (tcx needs bpftool 7.3 or later)`);
   }
   tellNoBpftool(reasons.join('; '));
-  return startAgent(agentPath, null);
+  return startAgent(agent, null);
 }
 
 function tellNoBpftool(why: string): void {
@@ -154,10 +160,17 @@ function agentArch(): Arch {
   return arch;
 }
 
-async function startAgent(agentPath: string, bpftool: string | null): Promise<Running> {
+/** The agent's options that run `bpftool` for the cross-check. */
+function bpftoolArgs(build: AgentBuild, bpftool: BpftoolCommand): string[] {
+  const loader = bpftool.loader ? ['--bpftool-loader', bpftool.loader.path, bpftool.loader.libraryPath] : [];
+  return ['--bpftool', bpftool.bpftool, ...loader, '--stdbuf', LIBSTDBUF, '--bpftool-zygote', build.bpftoolZygote];
+}
+
+async function startAgent(build: AgentBuild, bpftool: BpftoolCommand | null): Promise<Running> {
+  const agentPath = build.agent;
   // The agent forks a child per sequence (and bpftool under it): tied as a tree, so a killed mprog
   // leaves no sequence running in its netns. Its own process group keeps a terminal's Ctrl-C for mprog.
-  const agent = spawn(...tied(agentPath, bpftool === null ? [] : ['--bpftool', bpftool, '--stdbuf', LIBSTDBUF], { tree: true }), {
+  const agent = spawn(...tied(agentPath, bpftool === null ? [] : bpftoolArgs(build, bpftool), { tree: true }), {
     stdio: ['pipe', 'pipe', 'inherit'],
     detached: true,
   });

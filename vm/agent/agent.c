@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <poll.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -640,14 +642,21 @@ static void list_add(struct sbuf *sb, const char *key, const uint32_t *v, uint32
 
 /*
  * The bpftool cross-check: one `bpftool -j batch file -` per sequence, in its netns, fed a
- * `net show` after every query. A bpftool exec costs tens of ms under TCG, a batch command a
- * fraction of that. bpftool is Debian's, unmodified: coreutils' libstdbuf (LD_PRELOAD, as
- * `stdbuf -iL -oL` does) makes its stdin and stdout line-buffered, and glibc flushes a
- * line-buffered stdout before it reads a line-buffered stdin: each command's element (one line
- * of compact JSON) comes out in one write, when bpftool goes to read the next command.
+ * `net show` after every query. bpftool is Debian's, unmodified, loaded once per agent
+ * (zygote_start) with two libraries preloaded. coreutils' libstdbuf (as `stdbuf -iL -oL` does)
+ * makes its stdin and stdout line-buffered, and glibc flushes a line-buffered stdout before it
+ * reads a line-buffered stdin: each command's element (one line of compact JSON) comes out in one
+ * write, when bpftool goes to read the next command. bpftool-zygote.so forks the loaded bpftool,
+ * before its main(), into each sequence's namespaces (bpftool_start): under TCG an exec of
+ * bpftool costs about 50 ms, a fork about one.
  */
 static const char *bpftool_path;
+/* A bpftool built for another C library runs through its own dynamic loader (the host's case). */
+static const char *bpftool_loader, *bpftool_libraries;
 static const char *stdbuf_path;
+static const char *zygote_path;
+/* The agent's end of the zygote's socket; -1: no bpftool. */
+static int zygote_fd = -1;
 /* Whether this sequence's queries run bpftool (set in the sequence's child). */
 static int bpftool_wanted = 1;
 
@@ -661,50 +670,119 @@ struct bpftool {
 
 static struct bpftool bt = { .pid = -1, .in = -1, .out = -1 };
 
+/* Loads bpftool once, as the zygote every sequence's bpftool is forked from. */
+static void zygote_start(void)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (!bpftool_path || !stdbuf_path || !zygote_path ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR), sock = dup(sv[1]); /* dup: without O_CLOEXEC */
+		char sock_text[16], preload[2 * PATH_MAX + 2];
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		snprintf(sock_text, sizeof(sock_text), "%d", sock);
+		snprintf(preload, sizeof(preload), "%s %s", zygote_path, stdbuf_path);
+		setenv("MPROG_ZYGOTE_FD", sock_text, 1);
+		setenv("LD_PRELOAD", preload, 1);
+		setenv("_STDBUF_I", "L", 1);
+		setenv("_STDBUF_O", "L", 1);
+		/* Every symbol bound once, in the zygote, rather than lazily in each fork. */
+		setenv("LD_BIND_NOW", "1", 1);
+		if (bpftool_loader)
+			execl(bpftool_loader, bpftool_loader, "--library-path", bpftool_libraries,
+			      bpftool_path, "-j", "batch", "file", "-", (char *)NULL);
+		else
+			execl(bpftool_path, "bpftool", "-j", "batch", "file", "-", (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	if (pid < 0)
+		close(sv[0]);
+	else
+		zygote_fd = agent_fd(sv[0]);
+}
+
+/* Asks the zygote for a bpftool in this process's namespaces on the given pipes; its pid, or -1. */
+static pid_t zygote_fork(int stdin_fd, int stdout_fd)
+{
+	int reply[2], pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	int fds[4] = { pidfd, stdin_fd, stdout_fd, -1 };
+	char byte = 0, control[CMSG_SPACE(sizeof(fds))] = { 0 };
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	pid_t pid = -1;
+
+	if (pidfd < 0 || pipe2(reply, O_CLOEXEC) < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
+		return -1;
+	}
+	fds[3] = reply[1];
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+	if (sendmsg(zygote_fd, &msg, 0) == 1) {
+		close(reply[1]); /* so that a zygote gone before it answers reads as end of file */
+		reply[1] = -1;
+		while (read(reply[0], &pid, sizeof(pid)) != sizeof(pid))
+			if (errno != EINTR) {
+				pid = -1;
+				break;
+			}
+	}
+	close(pidfd);
+	close(reply[0]);
+	if (reply[1] >= 0)
+		close(reply[1]);
+	return pid > 0 ? pid : -1;
+}
+
 static void bpftool_start(void)
 {
 	int in[2], out[2];
 
-	if (!bpftool_path || !stdbuf_path || pipe2(in, O_CLOEXEC) < 0)
+	if (zygote_fd < 0 || pipe2(in, O_CLOEXEC) < 0)
 		return;
 	if (pipe2(out, O_CLOEXEC) < 0) {
 		close(in[0]);
 		close(in[1]);
 		return;
 	}
-	bt.pid = fork();
-	if (bt.pid < 0) {
-		for (int i = 0; i < 2; i++) {
-			close(in[i]);
-			close(out[i]);
-		}
-		return;
-	}
-	if (bt.pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(null, 2);
-		setenv("LD_PRELOAD", stdbuf_path, 1);
-		setenv("_STDBUF_I", "L", 1);
-		setenv("_STDBUF_O", "L", 1);
-		execl(bpftool_path, "bpftool", "-j", "batch", "file", "-", (char *)NULL);
-		_exit(127);
-	}
+	bt.pid = zygote_fork(in[0], out[1]);
 	close(in[0]);
 	close(out[1]);
+	if (bt.pid < 0) {
+		close(in[1]);
+		close(out[0]);
+		return;
+	}
 	bt.in = agent_fd(in[1]);
 	bt.out = agent_fd(out[0]);
 }
 
+/* Gone when this returns (the zygote reaps it); its pipes close with the sequence's other fds. */
 static void bpftool_stop(void)
 {
-	if (bt.pid > 0) {
+	int pidfd = bt.pid > 0 ? (int)syscall(SYS_pidfd_open, bt.pid, 0) : -1;
+	struct pollfd exited = { .fd = pidfd, .events = POLLIN };
+
+	if (bt.pid > 0)
 		kill(bt.pid, SIGKILL);
-		while (waitpid(bt.pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
+	while (pidfd >= 0 && poll(&exited, 1, -1) < 0 && errno == EINTR)
+		;
+	if (pidfd >= 0)
+		close(pidfd);
 	bt.pid = -1;
 }
 
@@ -1575,7 +1653,7 @@ static int rawrun(struct lineio *in, uint64_t k)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mprog-agent [--dev PATH] [--bpftool PATH --stdbuf LIBSTDBUF] [--hold-tcx-keys] [--jobs N (1-%d)]\n", JOBS_MAX);
+	fprintf(stderr, "usage: mprog-agent [--dev PATH] [--bpftool PATH [--bpftool-loader LD_SO LIBRARY_PATH] --stdbuf LIBSTDBUF --bpftool-zygote LIB] [--hold-tcx-keys] [--jobs N (1-%d)]\n", JOBS_MAX);
 	exit(2);
 }
 
@@ -1629,6 +1707,12 @@ int main(int argc, char **argv)
 			bpftool_path = argv[++i];
 		else if (!strcmp(argv[i], "--stdbuf") && i + 1 < argc)
 			stdbuf_path = argv[++i];
+		else if (!strcmp(argv[i], "--bpftool-zygote") && i + 1 < argc)
+			zygote_path = argv[++i];
+		else if (!strcmp(argv[i], "--bpftool-loader") && i + 2 < argc) {
+			bpftool_loader = argv[++i];
+			bpftool_libraries = argv[++i];
+		}
 		else if (!strcmp(argv[i], "--hold-tcx-keys"))
 			hold_keys = 1;
 		else if (!strcmp(argv[i], "--jobs") && i + 1 < argc && parse_num(argv[++i], JOBS_MAX, &jobs_arg) == 0 && jobs_arg)
@@ -1657,6 +1741,7 @@ int main(int argc, char **argv)
 		stdio_to_null();
 	}
 	close_inherited();
+	zygote_start();
 	if (hold_keys)
 		hold_tcx_keys();
 	world_init();

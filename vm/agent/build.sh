@@ -1,12 +1,14 @@
 #!/bin/sh
-# Builds the static mprog-agent for each ARCH (x86_64, arm64; none given: both) into
-# vm/agent/build/<arch>/mprog-agent. Rebuilds only when agent.c, kernel-abi.h, this script or the
-# compiler changed. Installs nothing: names the Debian package that is missing instead.
+# Builds, for each ARCH (x86_64, arm64; none given: both), the static mprog-agent and the library
+# it preloads into bpftool (bpftool-zygote.so) into vm/agent/build/<arch>/. Rebuilds only when
+# their sources, this script or the compiler changed. Installs nothing: names the Debian package
+# that is missing instead.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 src="$here/agent.c"
-cflags="-static -O2 -std=gnu11 -Wall -Wextra -Werror"
+zygote_src="$here/bpftool-zygote.c"
+cflags="-O2 -std=gnu11 -Wall -Wextra -Werror"
 
 host_arch() {
 	case $(uname -m) in
@@ -41,13 +43,14 @@ build() {
 	cc=$1 cc_pkg=$2 libc_pkg=$3
 	out="$here/build/$arch"
 	bin="$out/mprog-agent"
+	zygote="$out/bpftool-zygote.so"
 
 	if ! command -v "$cc" >/dev/null 2>&1; then
 		echo "build.sh: $cc not found: install the Debian package $cc_pkg" >&2
 		return 1
 	fi
-	stamp=$(cat "$src" "$here/kernel-abi.h" "$0" | sha256sum | cut -d' ' -f1)-$("$cc" -dumpfullversion)
-	if [ -x "$bin" ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ]; then
+	stamp=$(cat "$src" "$here/kernel-abi.h" "$zygote_src" "$0" | sha256sum | cut -d' ' -f1)-$("$cc" -dumpfullversion)
+	if [ -x "$bin" ] && [ -f "$zygote" ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ]; then
 		return 0
 	fi
 	# gcc answers a bare name when it has no static libc for the target.
@@ -61,10 +64,13 @@ build() {
 	mkdir -p "$out"
 	# shellcheck disable=SC2086 # cflags is a word list
 	# A private temporary name: concurrent builds of the same arch must not mix their output.
-	"$cc" $cflags -o "$bin.$$.tmp" "$src"
+	"$cc" -static $cflags -o "$bin.$$.tmp" "$src"
+	# shellcheck disable=SC2086
+	"$cc" -shared -fPIC $cflags -o "$zygote.$$.tmp" "$zygote_src"
 	mv "$bin.$$.tmp" "$bin"
+	mv "$zygote.$$.tmp" "$zygote"
 	echo "$stamp" >"$out/.stamp"
-	echo "build.sh: built $bin"
+	echo "build.sh: built $bin and $zygote"
 }
 
 [ $# -gt 0 ] || set -- x86_64 arm64
