@@ -27,7 +27,7 @@ export function conformStepsPerSecond(arch: Arch, kernel = 'debian-6.12'): Promi
       outDir, jobs: 1, resume: false, openTarget: async () => target,
     });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    if (done instanceof BadInput) throw new Error(done.message);
+    if (done instanceof BadInput) throw done;
     if (done.report.status !== 0) throw new Error(`conform on ${kernel} ${arch} did not agree (exit ${done.report.status}): see ${outDir}`);
     return done.report.totals.steps / seconds;
   });

@@ -51,7 +51,7 @@ const GOALS: Record<string, string> = {
 /** The selftest-derived sequences of test/sequences. */
 function selftestSequences(): Sequence[] {
   const seqs = loadCorpus([join(repoRoot(), 'test/sequences')]);
-  if (seqs instanceof BadInput) throw new Error(seqs.message);
+  if (seqs instanceof BadInput) throw seqs;
   return seqs;
 }
 

@@ -5,7 +5,8 @@
 import { profileForRelease } from '../../emulator/profiles.js';
 import { type MirrorKernel, buildableKernels, debianKernels } from '../../vm/catalog.js';
 import { ARCHES, isArch } from '../../vm/paths.js';
-import { UsageError, parseOptions } from './main.js';
+import { Unusable, UsageError } from '../errors.js';
+import { parseOptions } from './main.js';
 
 export const KERNELS_HELP = `usage: mprog kernels [--arch A] [--json]
 
@@ -84,8 +85,7 @@ export async function runKernels(args: string[]): Promise<number> {
     }
   } catch (err) {
     // The mirror unreachable or apt missing: the user can act on apt's own words.
-    process.stderr.write(`mprog: kernels: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 2;
+    throw new Unusable(`kernels: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   process.stdout.write(values.json ? `${JSON.stringify(entries, null, 2)}\n` : textLines(entries, arches));
   return 0;

@@ -7,7 +7,10 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { PROFILES, type Profile, findProfile } from '../../emulator/profiles.js';
 import { CONFORM_HELP, MERGE_HELP, runConformCommand, runMergeCommand } from '../conform/cli.js';
 import { FUZZ_HELP, runFuzz } from '../fuzz/cli.js';
-import { TargetError } from '../../contract/target.js';
+import { EXIT_STATUS, MprogError, UsageError, errorText } from '../errors.js';
+
+/** Commands may import UsageError from here, beside parseOptions; it lives in ../errors.ts. */
+export { UsageError };
 import { repoRoot } from '../../vm/paths.js';
 import { KERNELS_HELP, runKernels } from './kernels.js';
 import { REPLAY_HELP, runReplay } from './replay.js';
@@ -26,21 +29,6 @@ commands:
 exit status: 0 ok, 1 an expect failed or a divergence, 2 bad input or unusable target,
              3 a kernel crashed or hung (conform, merge)`;
 
-
-/**
- * Says on stderr why `spec` could not answer: the message (prefixed with the target unless it
- * names it already) and, for a guest, the tail of its console.
- */
-export function reportTargetError(spec: string, err: Error): void {
-  const where = err.message.startsWith(`${spec}:`) ? '' : `${spec}: `;
-  const console = err instanceof TargetError && err.console ? `--- console (tail) ---\n${err.console}\n` : '';
-  process.stderr.write(`mprog: ${where}${err.message}\n${console}`);
-}
-
-/** A usage mistake: reported with the usage text, exit 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /** package.json's version: the one place it is written. */
 function version(): string {
@@ -96,11 +84,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run(rest);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`mprog ${command}: ${err.message}\n${cmd.help}\n`);
-      return 2;
-    }
-    throw err;
+    // The one place an error becomes output and an exit status; anything else is a bug.
+    if (!(err instanceof MprogError)) throw err;
+    process.stderr.write(errorText(err, command) + (err instanceof UsageError ? `${cmd.help}\n` : ''));
+    return EXIT_STATUS[err.exitClass];
   }
 }
 

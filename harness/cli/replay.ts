@@ -4,9 +4,8 @@ import { SeqError, parseSequenceFile } from '../seq/parse.js';
 import { type ReplayReport, formatExpectFailures, replaySequence } from '../replay.js';
 import type { Sequence } from '../../contract/seq.js';
 import { openTarget } from '../targets/open.js';
-import { TargetError } from '../../contract/target.js';
-import { ModelGapError } from '../../emulator/syscall.js';
-import { UsageError, parseOptions, reportTargetError } from './main.js';
+import { BadInputs, UsageError, targetFailure } from '../errors.js';
+import { parseOptions } from './main.js';
 import { TARGET_OPTIONS, openOptions, targetOptionsHelp } from './target-options.js';
 
 export const REPLAY_HELP = `usage: mprog replay --target TARGET [--json] [--modules DIR] [--deadline MS] FILE...
@@ -33,19 +32,16 @@ export async function runReplay(args: string[]): Promise<number> {
 
   // Every file is parsed, so one run names every bad one.
   const seqs: Sequence[] = [];
-  const bad: string[] = [];
+  const bad: SeqError[] = [];
   for (const file of positionals) {
     try {
       seqs.push(parseSequenceFile(file));
     } catch (err) {
       if (!(err instanceof SeqError)) throw err;
-      bad.push(`mprog: ${err.message}\n`);
+      bad.push(err);
     }
   }
-  if (bad.length) {
-    process.stderr.write(bad.join(''));
-    return 2;
-  }
+  if (bad.length) throw new BadInputs(bad);
 
   let status = 0;
   const reports: ReplayReport[] = [];
@@ -62,10 +58,7 @@ export async function runReplay(args: string[]): Promise<number> {
       }
     });
   } catch (err) {
-    if (err instanceof TargetError || err instanceof ModelGapError) {
-      reportTargetError(values.target, err);
-      return 2;
-    } else throw err;
+    throw targetFailure(values.target, err);
   } finally {
     await target?.close();
   }

@@ -2,7 +2,7 @@
 
 import type { OpenOptions } from '../targets/open.js';
 import { parseDeadline } from '../../contract/target.js';
-import { UsageError } from './main.js';
+import { UsageError } from '../errors.js';
 
 export const TARGET_OPTIONS = {
   modules: { type: 'string' },

@@ -4,12 +4,12 @@
 import { setNoticeSink } from '../../vm/notices.js';
 import { openTarget } from '../targets/open.js';
 import { resolve } from 'node:path';
-import { UsageError, integerOption, parseOptions, profileOption } from '../cli/main.js';
+import { integerOption, parseOptions, profileOption } from '../cli/main.js';
 import { TARGET_OPTIONS, openOptions, targetOptionsHelp } from '../cli/target-options.js';
 import { mergeRuns } from './merge.js';
 import { REPORT_FILES } from './outputs.js';
 import { displayPath } from '../corpus.js';
-import { BadInput } from '../errors.js';
+import { BadInput, UsageError } from '../errors.js';
 import { parseShard } from './plan.js';
 import { RESULTS_FILE } from './records.js';
 import type { Report } from './report.js';
@@ -55,10 +55,7 @@ function list(flag: string, values: string[] | undefined): string[] {
 }
 
 function finish(result: { report: Report; outDir: string } | BadInput): number {
-  if (result instanceof BadInput) {
-    process.stderr.write(`mprog: ${result.message}\n`);
-    return 2;
-  }
+  if (result instanceof BadInput) throw result;
   const files = [RESULTS_FILE, ...Object.values(REPORT_FILES)].map((f) => displayPath(resolve(result.outDir, f)));
   process.stdout.write(renderReport(result.report, files, process.stdout.columns ?? 100));
   return result.report.status;

@@ -1,13 +1,13 @@
 // `mprog fuzz --target TARGET [--seed S] [--sequences N] [--max-steps M] [--time T] [--out DIR] [--profile P]
 //  [--modules DIR] [--deadline MS]`
 
-import { ModelGapError } from '../../emulator/syscall.js';
-import { UsageError, integerOption, parseOptions, profileOption, reportTargetError } from '../cli/main.js';
+import { integerOption, parseOptions, profileOption } from '../cli/main.js';
+import { UsageError, targetFailure } from '../errors.js';
 import { TARGET_OPTIONS, openOptions, targetOptionsHelp } from '../cli/target-options.js';
 import { prepareOutDir } from '../out-dir.js';
 import { openTarget } from '../targets/open.js';
-import { type Target, TargetError } from '../../contract/target.js';
-import { FuzzSetupError, fuzz } from './run.js';
+import type { Target } from '../../contract/target.js';
+import { fuzz } from './run.js';
 
 const DEFAULTS = { sequences: 1000, maxSteps: 20, out: 'out/fuzz' };
 
@@ -65,10 +65,7 @@ export async function runFuzz(args: string[]): Promise<number> {
 
   // Checked before the run: the findings are written only at its end.
   const unwritable = prepareOutDir(options.outDir);
-  if (unwritable) {
-    process.stderr.write(`mprog: ${unwritable.message}\n`);
-    return 2;
-  }
+  if (unwritable) throw unwritable;
 
   let target: Target | undefined;
   try {
@@ -85,11 +82,7 @@ export async function runFuzz(args: string[]): Promise<number> {
     );
     return 1;
   } catch (err) {
-    if (err instanceof TargetError || err instanceof FuzzSetupError || err instanceof ModelGapError) {
-      reportTargetError(values.target, err);
-      return 2;
-    }
-    throw err;
+    throw targetFailure(values.target, err);
   } finally {
     await target?.close();
   }

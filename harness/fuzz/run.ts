@@ -73,9 +73,12 @@ export interface FuzzReport {
   divergence: DivergenceReport | null;
 }
 
-/** A fuzz run that cannot start: the target or the profile cannot be used. */
-export class FuzzSetupError extends Error {
+/** A fuzz run that cannot start: the target cannot be used for want of a profile (reported as the target's fault). */
+export class FuzzSetupError extends TargetError {
   override name = 'FuzzSetupError';
+  constructor(message: string) {
+    super('unusable', message);
+  }
 }
 
 /** The emulator profile for a target: the override, the emulator's own, or the one of its kernel release. */

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { errnoNumber } from '../../emulator/errno.js';
 import { ATTACH_TYPE_NAMES, FLAG_NAMES } from '../../emulator/uapi.js';
+import { BadInput } from '../errors.js';
 import type {
   DevRef,
   DeviceDecl,
@@ -17,14 +18,16 @@ import type {
   StepOp,
 } from '../../contract/seq.js';
 
-export class SeqError extends Error {
+/** A sequence file the parser rejects: bad input, naming the file and the JSON path. */
+export class SeqError extends BadInput {
   override name = 'SeqError';
+  declare readonly file: string;
   constructor(
-    readonly file: string,
+    file: string,
     readonly path: string,
     readonly reason: string,
   ) {
-    super(`${file}: ${path}: ${reason}`);
+    super(`${file}: ${path}: ${reason}`, { file, jsonPath: path });
   }
 }
 
