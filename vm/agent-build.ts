@@ -3,9 +3,8 @@
 // the host target and by the initramfs.
 
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { tied } from './lifetime.js';
 import { repoRoot, type Arch } from './paths.js';
+import { runTool } from './tool.js';
 
 export interface AgentBuild {
   agent: string;
@@ -13,11 +12,10 @@ export interface AgentBuild {
   bpftoolZygote: string;
 }
 
-/** The agent's files for `arch`, built if needed; throws with build.sh's output when they cannot be. */
+/** The agent's files for `arch`, built if needed; throws with build.sh's last lines when they cannot be. */
 export async function buildAgent(arch: Arch): Promise<AgentBuild> {
   const dir = join(repoRoot(), 'vm', 'agent');
-  const built = await execa(...tied('sh', [join(dir, 'build.sh'), arch], { tree: true }), { reject: false, all: true });
-  if (built.exitCode !== 0) throw new Error(`building the agent (${arch}) failed:\n${(built.all ?? '').trim()}`);
+  await runTool('sh', [join(dir, 'build.sh'), arch], { what: `building the agent (${arch})`, tree: true, lines: 30 });
   const out = join(dir, 'build', arch);
   return { agent: join(out, 'mprog-agent'), bpftoolZygote: join(out, 'bpftool-zygote.so') };
 }

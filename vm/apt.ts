@@ -4,10 +4,9 @@
 
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { compareDebVersions } from './debversion.js';
-import { tied } from './lifetime.js';
 import { cacheRoot, scratchFor } from './paths.js';
+import { ToolError, runTool } from './tool.js';
 import { sha256, tellDamaged } from './verified.js';
 
 export const SUITES = ['bookworm', 'bookworm-backports', 'trixie', 'trixie-backports', 'sid', 'experimental'] as const;
@@ -107,14 +106,12 @@ export class PrivateApt {
   private async aptNow(cmd: 'apt-get' | 'apt-cache', args: string[], cwd?: string): Promise<string> {
     const started = Date.now();
     for (;;) {
-      const r = await execa(...tied(cmd, args, { tree: true }), { env: { APT_CONFIG: this.conf, LC_ALL: 'C' }, cwd: cwd ?? this.dir, reject: false });
-      if (r.exitCode === 0) return r.stdout;
-      if (/Could not get lock/.test(r.stderr) && Date.now() - started < LOCK_WAIT_MS) {
+      try {
+        return await runTool(cmd, args, { what: `private apt: ${cmd} ${args.join(' ')}`, tree: true, env: { APT_CONFIG: this.conf, LC_ALL: 'C' }, cwd: cwd ?? this.dir, lines: 6 });
+      } catch (err) {
+        if (!(err instanceof ToolError && /Could not get lock/.test(err.output) && Date.now() - started < LOCK_WAIT_MS)) throw err;
         await new Promise((resolve) => setTimeout(resolve, 1000));
-        continue;
       }
-      const err = (r.stderr || r.stdout).trim().split('\n').slice(-6).join('\n');
-      throw new Error(`private apt: ${cmd} ${args.join(' ')} failed (exit ${r.exitCode}):\n${err}`);
     }
   }
 

@@ -10,13 +10,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { execa } from 'execa';
 import { PrivateApt, dependsOf, type Available } from './apt.js';
 import { compareDebVersions } from './debversion.js';
 import { extractMembers, listDeb, moduleBytes } from './deb.js';
 import { MPROG_LABEL, mprogKernel } from './kernel-build.js';
-import { tied } from './lifetime.js';
 import { cacheRoot, debArch, type Arch } from './paths.js';
+import { runTool } from './tool.js';
 import { cachedDir } from './verified.js';
 
 export interface PreparedKernel {
@@ -286,9 +285,7 @@ async function decompress(payload: Buffer, comp: string, what: string): Promise<
   if (comp === 'gzip') return gunzipSync(payload);
   const tool = { zstd: 'zstd', xzkern: 'xz', lzma: 'xz', lzo: 'lzop', bzip2: 'bzip2', lz4: 'lz4' }[comp];
   if (!tool) throw new Error(`kernel ${what}: EFI zboot payload compressed with ${comp}, which mprog cannot unpack`);
-  const r = await execa(...tied(tool, ['-dc']), { input: payload.subarray(0, -4), encoding: 'buffer', reject: false });
-  if (r.exitCode !== 0) throw new Error(`kernel ${what}: ${tool} -dc of the EFI zboot payload failed`);
-  return Buffer.from(r.stdout);
+  return runTool(tool, ['-dc'], { what: `kernel ${what}: ${tool} -dc of the EFI zboot payload`, input: payload.subarray(0, -4), binary: true });
 }
 
 /** A user-built kernel: the image as given, its .config if it sits in the build tree, veth from `modulesDir` if given. */

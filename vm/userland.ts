@@ -6,11 +6,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { PrivateApt, dependsOf, type Available } from './apt.js';
 import { extractAll } from './deb.js';
-import { tied } from './lifetime.js';
 import { cacheRoot, debArch, type Arch } from './paths.js';
+import { runTool } from './tool.js';
 import { cachedDir } from './verified.js';
 
 /** Where coreutils keeps the library `stdbuf` preloads (guest path). */
@@ -63,9 +62,9 @@ async function choosePackages(apt: PrivateApt, arch: Arch): Promise<Available[]>
 
 /** The NEEDED libraries and the interpreter of an ELF file (readelf reads any architecture). */
 async function elfDeps(file: string): Promise<{ needed: string[]; interp: string | null }> {
-  const r = await execa(...tied('readelf', ['-dlW', file]), { env: { LC_ALL: 'C' } });
-  const needed = [...r.stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
-  const interp = /Requesting program interpreter: ([^\]]+)\]/.exec(r.stdout)?.[1] ?? null;
+  const stdout = await runTool('readelf', ['-dlW', file], { what: `reading the program headers of ${file}`, env: { LC_ALL: 'C' } });
+  const needed = [...stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
+  const interp = /Requesting program interpreter: ([^\]]+)\]/.exec(stdout)?.[1] ?? null;
   return { needed, interp };
 }
 
