@@ -1,30 +1,33 @@
-// Seeded choices on fast-check's PRNG: the same seed gives the same stream of numbers on every
-// machine and Node version fast-check supports, which is what makes `--seed` reproducible.
+// Seeded choices on pure-rand (the generator library fast-check is built on): xoroshiro128+
+// seeded with `--seed`, and pure-rand's uniform distribution for every integer in a range (no
+// modulo bias). The same seed gives the same stream on every machine and Node version, which is
+// what makes `--seed` reproducible.
 
-import fc from 'fast-check';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
 const U32 = 0xffffffff;
 
 export class Rng {
-  private readonly stream: Iterator<number>;
+  private readonly gen: RandomGenerator;
 
   constructor(seed: number) {
-    const [stream] = fc.sample(fc.infiniteStream(fc.noBias(fc.integer({ min: 0, max: U32 }))), { seed, numRuns: 1 });
-    this.stream = stream![Symbol.iterator]();
+    this.gen = xoroshiro128plus(seed);
   }
 
   u32(): number {
-    return this.stream.next().value as number;
+    return uniformInt(this.gen, 0, U32);
   }
 
   /** An integer in [0, n). */
   below(n: number): number {
-    return n <= 1 ? 0 : this.u32() % n;
+    return n <= 1 ? 0 : uniformInt(this.gen, 0, n - 1);
   }
 
   /** An integer in [lo, hi]. */
   between(lo: number, hi: number): number {
-    return lo + this.below(hi - lo + 1);
+    return hi <= lo ? lo : uniformInt(this.gen, lo, hi);
   }
 
   chance(p: number): boolean {
