@@ -1,7 +1,7 @@
 // Real guests under QEMU (no mocks): boot, handshake, replay, and the fault kinds a user sees.
 // Slow by nature (TCG); the first run also downloads the Debian kernels and userland.
 
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -11,6 +11,7 @@ import { outcomeOfFault } from '../harness/conform/records.js';
 import { QemuTarget } from '../harness/targets/qemu.js';
 import { TargetError } from '../contract/target.js';
 import { droppedOptions } from '../vm/kernel-build.js';
+import { KEEP_SNAPSHOTS, pruneSnapshots, touchSnapshot } from '../vm/qemu-snapshot.js';
 import { privateCache } from './private-cache.js';
 
 const MINUTE = 60_000;
@@ -244,13 +245,13 @@ describe('saved guests', () => {
       expect(booted.exitCode).toBe(0);
       expect(states()).toHaveLength(1);
       const state = join(cache, 'snapshots', states()[0]!);
-      const saved = statSync(state).mtimeMs;
+      const saved = statSync(state).ino;
 
       const resumed = await replay();
       expect(resumed.exitCode).toBe(0);
       expect(resumed.stderr).toBe('');
       expect(JSON.parse(resumed.stdout)[0].results).toEqual(JSON.parse(booted.stdout)[0].results);
-      expect(statSync(state).mtimeMs).toBe(saved); // resumed from it, not saved again
+      expect(statSync(state).ino).toBe(saved); // resumed from it, not saved again (a save renames a new file in)
 
       writeFileSync(state, readFileSync(state).subarray(0, 4096));
       const repaired = await replay();
@@ -259,6 +260,24 @@ describe('saved guests', () => {
       expect(statSync(state).size).toBeGreaterThan(4096);
     } finally {
       rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the most recently used saved guests, the bound many', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mprog-snapshots-'));
+    try {
+      const files = Array.from({ length: KEEP_SNAPSHOTS + 3 }, (_, i) => join(dir, `${i}.state`));
+      files.forEach((file, i) => {
+        writeFileSync(file, '');
+        utimesSync(file, 1000 + i, 1000 + i); // 0.state is the least recently used
+      });
+      touchSnapshot(files[0]!); // used just now
+      writeFileSync(join(dir, 'notes.txt'), '');
+      const removed = pruneSnapshots(dir);
+      expect(removed.sort()).toEqual([files[1], files[2], files[3]].sort());
+      expect(readdirSync(dir).sort()).toEqual([...files.slice(4), files[0]].map((f) => f.slice(dir.length + 1)).concat('notes.txt').sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

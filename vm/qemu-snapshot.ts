@@ -4,7 +4,7 @@
 // resume a fraction of one; every resumed guest starts from the same state (the same ids too).
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { cacheRoot, scratchFor } from './paths.js';
@@ -20,6 +20,43 @@ export function snapshotPath(parts: { qemu: string; kernel: string; initramfs: s
     .digest('hex')
     .slice(0, 16);
   return join(cacheRoot(), 'snapshots', `${key}.state`);
+}
+
+/** Saved guests kept: the most recently used. Each is 40–100 MB, and every new agent, initramfs or
+ * kernel makes another, so without a bound the cache only grows. */
+export const KEEP_SNAPSHOTS = 8;
+
+/** Marks a saved guest as just used (its mtime), so pruning keeps it. */
+export function touchSnapshot(file: string): void {
+  const now = new Date();
+  try {
+    utimesSync(file, now, now);
+  } catch {
+    // Removed meanwhile by another run's pruning: it is saved again at the next boot.
+  }
+}
+
+/** Removes all but the `keep` most recently used saved guests in `dir`. */
+export function pruneSnapshots(dir: string, keep = KEEP_SNAPSHOTS): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.state'));
+  } catch {
+    return [];
+  }
+  const used = names
+    .map((name) => {
+      try {
+        return { file: join(dir, name), mtime: statSync(join(dir, name)).mtimeMs };
+      } catch {
+        return null;
+      }
+    })
+    .filter((s): s is { file: string; mtime: number } => s !== null)
+    .sort((a, b) => b.mtime - a.mtime);
+  const removed = used.slice(keep).map((s) => s.file);
+  for (const file of removed) rmSync(file, { force: true });
+  return removed;
 }
 
 /** A shell word for QEMU's `exec:` migration URIs (run by /bin/sh). */
@@ -93,6 +130,7 @@ export async function saveSnapshot(qmpSocket: string, file: string): Promise<voi
     }
     await qmp.run('cont'); // a source is paused once its migration completed
     renameSync(tmp, file);
+    pruneSnapshots(dirname(file));
   } finally {
     qmp.close();
     rmSync(tmp, { force: true });

@@ -14,7 +14,7 @@ import { TargetError } from '../contract/target.js';
 import { AGENT_PORT_NAME } from './initramfs.js';
 import type { PreparedKernel } from './kernels.js';
 import { atExit, findOnPath, scratchDir, tied } from './lifetime.js';
-import { saveSnapshot, shellWord, snapshotPath } from './qemu-snapshot.js';
+import { saveSnapshot, shellWord, snapshotPath, touchSnapshot } from './qemu-snapshot.js';
 import { tellDamaged } from './verified.js';
 import { cacheRoot, hostArch, scratchFor, type Arch } from './paths.js';
 
@@ -145,7 +145,9 @@ export class Vm {
     const snapshot = qemu && !opts.extraCmdline ? snapshotPath({ qemu, kernel: opts.kernel.image, initramfs: opts.initramfs, args: qemuArgs(opts, '') }) : null;
     if (snapshot && existsSync(snapshot)) {
       try {
-        return await Vm.start(opts, { resume: snapshot });
+        const resumed = await Vm.start(opts, { resume: snapshot });
+        touchSnapshot(snapshot);
+        return resumed;
       } catch {
         rmSync(snapshot, { force: true });
         tellDamaged(snapshot, 'QEMU could not resume this saved guest');
