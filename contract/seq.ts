@@ -7,7 +7,7 @@ import type { KernelWorld } from '../emulator/world.js';
 export const LOOPBACK_IFINDEX = 1;
 
 export type DeviceKind = 'veth' | 'netkit';
-export type ProgramType = 'sched_cls' | 'xdp' | 'cgroup_skb';
+export type ProgramType = 'sched_cls' | 'xdp' | 'cgroup_skb' | 'cgroup_sockopt';
 
 export interface DeviceDecl {
   name: string;
@@ -18,10 +18,26 @@ export interface DeviceDecl {
 export interface ProgramDecl {
   name: string;
   type: ProgramType;
+  /** expected_attach_type at load: cgroup_sockopt's (the parser puts BPF_CGROUP_GETSOCKOPT when
+   * the file gives none); absent means 0. */
+  expected_attach_type?: number;
 }
 
-/** A device operand: by name (resolved to its ifindex at the time of the call) or a raw ifindex. */
-export type DevRef = { name: string } | { ifindex: number };
+/** A cgroup made before step 0 (or by cgroup_create): a directory under the sequence's private
+ * root; `parent` names an earlier cgroup, null for that root. */
+export interface CgroupDecl {
+  name: string;
+  parent: string | null;
+}
+
+/** The attach target of a step (`dev` or `cgroup` in the file): a device by name (resolved to its
+ * ifindex at the time of the call) or a raw ifindex; a cgroup by name (its directory's fd) or a
+ * raw target fd. */
+export type DevRef = { name: string } | { ifindex: number } | { cgroup: string } | { cgroupFd: number };
+
+/** The query arrays a query step passes. */
+export type QueryArrayName = 'prog_ids' | 'prog_attach_flags' | 'link_ids' | 'link_attach_flags';
+export const QUERY_ARRAY_NAMES: readonly QueryArrayName[] = ['prog_ids', 'prog_attach_flags', 'link_ids', 'link_attach_flags'];
 
 /** A relative_fd/relative_id/replace_bpf_fd operand. */
 export type Ref =
@@ -86,6 +102,8 @@ export interface QueryStep {
   count: number;
   query_flags: number;
   attach_flags: number;
+  /** The arrays passed (when count > 0) and reported; absent: all four. */
+  arrays?: QueryArrayName[];
 }
 
 export interface DevCreateStep {
@@ -100,6 +118,17 @@ export interface DevDeleteStep {
   dev: string;
 }
 
+export interface CgroupCreateStep {
+  op: 'cgroup_create';
+  name: string;
+  parent: string | null;
+}
+
+export interface CgroupDeleteStep {
+  op: 'cgroup_delete';
+  cgroup: string;
+}
+
 export type Step =
   | ProgAttachStep
   | ProgDetachStep
@@ -109,7 +138,9 @@ export type Step =
   | ProgCloseStep
   | QueryStep
   | DevCreateStep
-  | DevDeleteStep;
+  | DevDeleteStep
+  | CgroupCreateStep
+  | CgroupDeleteStep;
 
 export type StepOp = Step['op'];
 
@@ -120,6 +151,8 @@ export interface Sequence {
   /** Where the sequence came from, for messages; not part of the format. */
   file: string;
   devices: DeviceDecl[];
+  /** Cgroups made before step 0, in order (parents first); absent: none. */
+  cgroups?: CgroupDecl[];
   programs: ProgramDecl[];
   steps: Step[];
   /** `expect` of each step, index-aligned with `steps` (undefined: none). */
@@ -133,19 +166,23 @@ export interface Sequence {
 /** A kernel id after normalisation: a sequence name, null for 0, or "#<id>". */
 export type NameOrId = string | null;
 
+/** The arrays are those the query step named (all four by default); an array not named is absent. */
 export interface QueryResult {
   count: number;
   revision: number;
   attach_flags: number;
-  prog_ids: NameOrId[];
-  link_ids: NameOrId[];
-  prog_attach_flags: number[];
-  link_attach_flags: number[];
+  prog_ids?: NameOrId[];
+  link_ids?: NameOrId[];
+  prog_attach_flags?: number[];
+  link_attach_flags?: number[];
 }
 
+/** A tcx or netkit link reports its device (`dev`), a cgroup link its cgroup (`cgroup`): a name,
+ * null for 0 (detached), or "#<id>" for one the sequence did not make. */
 export interface LinkInfoResult {
   prog: NameOrId;
-  dev: string | null;
+  dev?: string | null;
+  cgroup?: string | null;
   attach_type: string | number;
 }
 
@@ -172,18 +209,16 @@ export interface RawQuery {
   count: number;
   revision: number;
   attach_flags: number;
-  /** Only the elements the kernel wrote: min(requested count, count), or none. */
+  /** The caller's buffers read back: min(requested count, count) elements each (0 where the kernel
+   * wrote nothing), or none. */
   prog_ids: number[];
   link_ids: number[];
   prog_attach_flags: number[];
   link_attach_flags: number[];
 }
 
-export interface RawLinkInfo {
-  prog_id: number;
-  ifindex: number;
-  attach_type: number;
-}
+/** ifindex for tcx and netkit links, cgroup_id for cgroup links (struct bpf_link_info's union). */
+export type RawLinkInfo = { prog_id: number; attach_type: number } & ({ ifindex: number } | { cgroup_id: number });
 
 export interface RawStepResult {
   /** The syscall's return value (>= 0), or -errno. */
@@ -203,5 +238,13 @@ export interface RawSequenceResult {
   linkIds: Record<string, number>;
   /** Device name of every ifindex seen during the run (devices can be re-created). */
   devNames: Record<number, string>;
+  /** Cgroup name of every cgroup id (inode number) seen during the run (absent: none). */
+  cgroupNames?: Record<number, string>;
   steps: RawStepResult[];
+}
+
+/** Whether a sequence reaches cgroups: declares one, or has a step that makes, removes or names one. */
+export function usesCgroups(seq: Sequence): boolean {
+  if (seq.cgroups?.length) return true;
+  return seq.steps.some((s) => s.op === 'cgroup_create' || s.op === 'cgroup_delete' || ('dev' in s && typeof s.dev === 'object' && ('cgroup' in s.dev || 'cgroupFd' in s.dev)));
 }

@@ -1,11 +1,13 @@
 // The process's fd table: fds are the lowest free number (fs/file.c), 0..2 are the standard streams.
 
+import type { Cgroup } from './cgroupfs.js';
 import type { BpfLink } from './link.js';
 import type { BpfProg } from './prog.js';
 
 export type File =
   | { kind: 'prog'; prog: BpfProg }
   | { kind: 'link'; link: BpfLink }
+  | { kind: 'cgroup'; cgroup: Cgroup } // an open cgroup v2 directory
   | { kind: 'other' };
 
 const STDIO: File = { kind: 'other' };

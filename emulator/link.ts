@@ -13,8 +13,11 @@ export interface BpfLinkOps {
   /** BPF_LINK_UPDATE; `oprog` is null without BPF_F_REPLACE. */
   updateProg(link: BpfLink, nprog: BpfProg, oprog: BpfProg | null): number;
   /** The type-specific part of BPF_OBJ_GET_INFO_BY_FD. */
-  fillInfo(link: BpfLink): { ifindex: number; attach_type: number };
+  fillInfo(link: BpfLink): LinkInfoUnion;
 }
+
+/** The union in struct bpf_link_info: tcx/netkit fill ifindex, cgroup links cgroup_id. */
+export type LinkInfoUnion = { ifindex: number; attach_type: number } | { cgroup_id: number; attach_type: number };
 
 export class BpfLink {
   /** 0 until bpf_link_settle(): the id is reserved in the idr but not yet fetchable. */

@@ -272,11 +272,23 @@ export function bpfMprogDetach(
 
 // ---- query ----
 
-/** The query part of union bpf_attr; arrays are passed (non-NULL) when `count` > 0. */
+/** Which of the query's four array pointers are passed (non-NULL). */
+export interface QueryArrays {
+  prog_ids: boolean;
+  prog_attach_flags: boolean;
+  link_ids: boolean;
+  link_attach_flags: boolean;
+}
+
+/** Every array passed: what a query names when it names none. */
+export const ALL_QUERY_ARRAYS: Readonly<QueryArrays> = { prog_ids: true, prog_attach_flags: true, link_ids: true, link_attach_flags: true };
+
+/** The query part of union bpf_attr; the arrays named in `arrays` are passed when `count` > 0. */
 export interface QueryAttr {
   query_flags: number;
   attach_flags: number;
   count: number;
+  arrays: QueryArrays;
 }
 
 /** What BPF_PROG_QUERY wrote back, with the syscall's return value. */
@@ -306,7 +318,7 @@ export function bpfMprogQuery(attr: QueryAttr, entry: BpfMprogEntry | null): Que
     prog_attach_flags: [],
     link_attach_flags: [],
   };
-  if (attr.count === 0 || !total || !entry) return out;
+  if (attr.count === 0 || !attr.arrays.prog_ids || !total || !entry) return out;
   let n = total;
   if (attr.count < total) {
     n = attr.count;
@@ -315,9 +327,9 @@ export function bpfMprogQuery(attr: QueryAttr, entry: BpfMprogEntry | null): Que
   for (let i = 0; i < n; i++) {
     const item = entry.items[i]!;
     out.prog_ids.push(item.prog!.id);
-    out.prog_attach_flags.push(0);
-    out.link_ids.push(item.link ? item.link.id : 0);
-    out.link_attach_flags.push(0);
+    if (attr.arrays.prog_attach_flags) out.prog_attach_flags.push(0);
+    if (attr.arrays.link_ids) out.link_ids.push(item.link ? item.link.id : 0);
+    if (attr.arrays.link_attach_flags) out.link_attach_flags.push(0);
   }
   return out;
 }

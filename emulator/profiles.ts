@@ -23,12 +23,32 @@ export interface Profile {
   /** bpf_prog_attach_check_attach_type() compares a cgroup_skb program's type with the attach
    * type's (before: BPF_LINK_CREATE of one on any attach type takes the cgroup path). */
   cgroupSkbAttachTypeChecked: boolean;
+  /** kernel/bpf/cgroup.c speaks the mprog API: BPF_F_BEFORE/AFTER/ID/LINK, relatives and
+   * expected_revision on cgroup attach types, and a revision in their query. */
+  cgroupMprog: boolean;
+  /** cgroup attach and link_create take BPF_F_PREORDER. */
+  cgroupPreorder: boolean;
   differences: ProfileDifference[];
 }
 
 const TCX_COMMIT = 'e420bed02507 "bpf: Add fd-based tcx multi-prog infra with link support" (v6.6)';
 const NETKIT_COMMIT = '35dfaad7188c "netkit, bpf: Add bpf programmable net device" (v6.7)';
 const CGROUP_SKB_CHECK_COMMIT = '543576ec15b1 "bpf: Add BPF_PROG_TYPE_CGROUP_SKB attach type enforcement in BPF_LINK_CREATE" (v6.10; 6.6.33, 6.8.12)';
+
+const CGROUP_MPROG_COMMIT =
+  '1209339844 "bpf: Implement mprog API on top of existing cgroup progs" with 9b8367b604c7 "cgroup: Add bpf prog revisions to struct cgroup_bpf" (v6.17; 6.12.110)';
+const CGROUP_PREORDER_COMMIT = '"bpf: Allow pre-ordering for bpf cgroup progs" (v6.15; in 6.12.117, assumed from 6.12.110 with the mprog series)';
+
+const CGROUP_MPROG = {
+  behaviour:
+    'cgroup attach types take BPF_F_BEFORE/AFTER/ID/LINK, a relative and expected_revision (BPF_PROG_ATTACH, BPF_PROG_DETACH, BPF_LINK_CREATE), and their query writes the revision; before, those flags and fields are EINVAL, link_create flags must be 0 and the query writes no revision',
+  commit: CGROUP_MPROG_COMMIT,
+};
+const CGROUP_PREORDER = {
+  behaviour: 'cgroup attach and link_create take BPF_F_PREORDER (such programs run before the others, the deepest cgroup\'s last); before, EINVAL',
+  commit: CGROUP_PREORDER_COMMIT,
+};
+const not = (d: ProfileDifference): ProfileDifference => ({ ...d, behaviour: `not yet: ${d.behaviour}` });
 
 /** The release a difference came in, for the profiles after it. */
 const CGROUP_SKB_CHECKED = {
@@ -48,7 +68,11 @@ export const PROFILES: readonly Profile[] = [
     mprogMax: 63,
     // The CVE-2024-38564 fix reached the 6.1 stable series too; Debian's 6.1 has it.
     cgroupSkbAttachTypeChecked: true,
+    cgroupMprog: false,
+    cgroupPreorder: false,
     differences: [
+      not(CGROUP_MPROG),
+      not(CGROUP_PREORDER),
       { behaviour: 'no tcx and no netkit: their attach types are unknown, every call on them is EINVAL', commit: TCX_COMMIT },
     ],
   },
@@ -61,9 +85,13 @@ export const PROFILES: readonly Profile[] = [
     maxAttachType: 49,
     mprogMax: 63,
     cgroupSkbAttachTypeChecked: false,
+    cgroupMprog: false,
+    cgroupPreorder: false,
     differences: [
       { behaviour: 'no netkit: BPF_NETKIT_PRIMARY/PEER are unknown attach types (EINVAL)', commit: NETKIT_COMMIT },
       { ...CGROUP_SKB_CHECKED, behaviour: `not yet: ${CGROUP_SKB_CHECKED.behaviour}` },
+      not(CGROUP_MPROG),
+      not(CGROUP_PREORDER),
     ],
   },
   {
@@ -75,9 +103,13 @@ export const PROFILES: readonly Profile[] = [
     maxAttachType: 49,
     mprogMax: 63,
     cgroupSkbAttachTypeChecked: true,
+    cgroupMprog: false,
+    cgroupPreorder: false,
     differences: [
       { behaviour: 'no netkit: BPF_NETKIT_PRIMARY/PEER are unknown attach types (EINVAL)', commit: NETKIT_COMMIT },
       CGROUP_SKB_CHECKED,
+      not(CGROUP_MPROG),
+      not(CGROUP_PREORDER),
     ],
   },
   {
@@ -89,30 +121,109 @@ export const PROFILES: readonly Profile[] = [
     maxAttachType: 56, // BPF_TRACE_KPROBE_SESSION (56) came in 6.10
     mprogMax: 63,
     cgroupSkbAttachTypeChecked: false,
-    differences: [{ ...CGROUP_SKB_CHECKED, behaviour: `not yet: ${CGROUP_SKB_CHECKED.behaviour}` }],
+    cgroupMprog: false,
+    cgroupPreorder: false,
+    differences: [{ ...CGROUP_SKB_CHECKED, behaviour: `not yet: ${CGROUP_SKB_CHECKED.behaviour}` }, not(CGROUP_MPROG), not(CGROUP_PREORDER)],
   },
   {
     name: '6.12',
     // 6.9.0 .. 6.9.2 may predate the 6.9 stable backport of CGROUP_SKB_CHECKED (not checked).
     from: '6.8.12',
+    to: '6.12.110',
+    tcx: true,
+    netkit: true,
+    maxAttachType: 57,
+    mprogMax: 63,
+    cgroupSkbAttachTypeChecked: true,
+    cgroupMprog: false,
+    cgroupPreorder: false,
+    differences: [not(CGROUP_MPROG), not(CGROUP_PREORDER)],
+  },
+  {
+    name: '6.12.110',
+    from: '6.12.110',
     to: '6.13',
     tcx: true,
     netkit: true,
     maxAttachType: 57,
     mprogMax: 63,
     cgroupSkbAttachTypeChecked: true,
-    differences: [],
+    cgroupMprog: true,
+    cgroupPreorder: true,
+    differences: [CGROUP_MPROG, CGROUP_PREORDER],
+  },
+  {
+    name: '6.13',
+    from: '6.13',
+    to: '6.15',
+    tcx: true,
+    netkit: true,
+    maxAttachType: 62,
+    mprogMax: 63,
+    cgroupSkbAttachTypeChecked: true,
+    cgroupMprog: false,
+    cgroupPreorder: false,
+    differences: [
+      not(CGROUP_MPROG),
+      not(CGROUP_PREORDER),
+      {
+        behaviour:
+          'attach types 57..61 exist (BPF_TRACE_UPROBE_SESSION, BPF_TRACE_FSESSION, BPF_TRACE_FENTRY_MULTI, BPF_TRACE_FEXIT_MULTI, BPF_TRACE_FSESSION_MULTI); they are tracing types, not modelled, where 6.12 answers EINVAL for an unknown type',
+        commit: '"bpf: Add support for uprobe multi session attach" (v6.13) and the tracing session/multi series after it (uapi bpf.h of 7.2.13)',
+      },
+      {
+        behaviour: 'netkit devices made in single mode answer EOPNOTSUPP to every mprog command (not reachable from mprog-seq/1: its netkit devices are pairs)',
+        commit: '"netkit: Add single device mode for netkit" (v7.0)',
+      },
+      {
+        behaviour: 'BPF_PROG_DETACH of tcx/netkit without a program fd needs CAP_NET_ADMIN (EPERM otherwise; no effect for root)',
+        commit: 'ae23bc81ddf7 "bpf: Fix tcx/netkit detach permissions when prog fd isn\'t given" (also in 6.12.114+)',
+      },
+    ],
+  },
+  {
+    name: '6.15',
+    from: '6.15',
+    to: '6.17',
+    tcx: true,
+    netkit: true,
+    maxAttachType: 62,
+    mprogMax: 63,
+    cgroupSkbAttachTypeChecked: true,
+    cgroupMprog: false,
+    cgroupPreorder: true,
+    differences: [
+      not(CGROUP_MPROG),
+      CGROUP_PREORDER,
+      {
+        behaviour:
+          'attach types 57..61 exist (BPF_TRACE_UPROBE_SESSION, BPF_TRACE_FSESSION, BPF_TRACE_FENTRY_MULTI, BPF_TRACE_FEXIT_MULTI, BPF_TRACE_FSESSION_MULTI); they are tracing types, not modelled, where 6.12 answers EINVAL for an unknown type',
+        commit: '"bpf: Add support for uprobe multi session attach" (v6.13) and the tracing session/multi series after it (uapi bpf.h of 7.2.13)',
+      },
+      {
+        behaviour: 'netkit devices made in single mode answer EOPNOTSUPP to every mprog command (not reachable from mprog-seq/1: its netkit devices are pairs)',
+        commit: '"netkit: Add single device mode for netkit" (v7.0)',
+      },
+      {
+        behaviour: 'BPF_PROG_DETACH of tcx/netkit without a program fd needs CAP_NET_ADMIN (EPERM otherwise; no effect for root)',
+        commit: 'ae23bc81ddf7 "bpf: Fix tcx/netkit detach permissions when prog fd isn\'t given" (also in 6.12.114+)',
+      },
+    ],
   },
   {
     name: '7.2',
-    from: '6.13',
+    from: '6.17',
     to: null,
     tcx: true,
     netkit: true,
     maxAttachType: 62,
     mprogMax: 63,
     cgroupSkbAttachTypeChecked: true,
+    cgroupMprog: true,
+    cgroupPreorder: true,
     differences: [
+      CGROUP_MPROG,
+      CGROUP_PREORDER,
       {
         behaviour:
           'attach types 57..61 exist (BPF_TRACE_UPROBE_SESSION, BPF_TRACE_FSESSION, BPF_TRACE_FENTRY_MULTI, BPF_TRACE_FEXIT_MULTI, BPF_TRACE_FSESSION_MULTI); they are tracing types, not modelled, where 6.12 answers EINVAL for an unknown type',
@@ -130,7 +241,7 @@ export const PROFILES: readonly Profile[] = [
   },
 ];
 
-export const DEFAULT_PROFILE = '6.12';
+export const DEFAULT_PROFILE = '6.12.110';
 
 export function findProfile(name: string): Profile | undefined {
   return PROFILES.find((p) => p.name === name);

@@ -14,6 +14,8 @@ export class BpfProg {
   constructor(
     readonly type: BpfProgType,
     readonly name: string,
+    /** expected_attach_type given at load (0 when none was). */
+    readonly expectedAttachType = 0,
   ) {}
 }
 
@@ -23,8 +25,8 @@ export interface ProgTables {
 }
 
 /** bpf_prog_load(): a new program with the next id, and an fd for it. */
-export function bpfProgLoad(k: ProgTables, type: BpfProgType, name: string): number {
-  const prog = new BpfProg(type, name);
+export function bpfProgLoad(k: ProgTables, type: BpfProgType, name: string, expectedAttachType = 0): number {
+  const prog = new BpfProg(type, name, expectedAttachType);
   prog.id = k.progIdr.alloc(prog);
   return k.files.install({ kind: 'prog', prog });
 }

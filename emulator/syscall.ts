@@ -1,19 +1,24 @@
-// kernel/bpf/syscall.c: the bpf(2) commands that reach tcx and netkit, with their checks in the
-// kernel's order. Attrs carry only the fields these paths read; CHECK_ATTR's trailing-zero rule
+// kernel/bpf/syscall.c: the bpf(2) commands that reach tcx, netkit and cgroups, with their checks
+// in the kernel's order. Attrs carry only the fields these paths read; CHECK_ATTR's trailing-zero rule
 // cannot be violated through mprog-seq/1, so it is not modelled.
 
+import { cgroupBpfLinkAttach, cgroupBpfProgAttach, cgroupBpfProgDetach, cgroupBpfProgQuery } from './cgroup.js';
 import { type MprogAttachAttr, type MprogAttachPoint, type MprogLinkAttr, mprogLinkAttach, mprogProgAttach, mprogProgDetach, mprogProgQuery } from './attach-point.js';
 import { EBADF, EBADFD, EINVAL, isErr } from './errno.js';
+import type { LinkInfoUnion } from './link.js';
 import type { Kernel } from './kernel.js';
 import { bpfLinkGetFromFd, bpfLinkPut } from './link.js';
 import type { QueryAttr, QueryOut } from './mprog.js';
 import { netkitAttachPoint } from './netkit.js';
 import { type BpfProg, bpfProgGet, bpfProgGetType, bpfProgPut } from './prog.js';
 import { tcxAttachPoint } from './tcx.js';
-import { BPF_STRUCT_OPS, attachTypeToProgType, isCgroupProgType, queryHasOtherFamily } from './attach-types.js';
+import { BPF_LSM_CGROUP, BPF_STRUCT_OPS, attachTypeToProgType, isCgroupProgType, queryHasOtherFamily } from './attach-types.js';
+import type { Profile } from './profiles.js';
 import {
-  BPF_F_ATTACH_MASK_BASE,
+  BPF_F_ALLOW_MULTI,
+  BPF_F_ALLOW_OVERRIDE,
   BPF_F_ATTACH_MASK_MPROG,
+  BPF_F_PREORDER,
   BPF_F_QUERY_EFFECTIVE,
   BPF_F_REPLACE,
   BPF_NETKIT_PEER,
@@ -24,14 +29,37 @@ import {
   type BpfProgType,
 } from './uapi.js';
 
-/** A call the model has no answer for: it reaches an attach family other than tcx and netkit
- * (cgroup, xdp, sockmap, ...), which the emulator does not model. */
+/** A call the model has no answer for: it reaches an attach family other than tcx, netkit and
+ * cgroups (xdp, sockmap, lirc, LSM cgroup, ...), which the emulator does not model. */
 export class ModelGapError extends Error {
   override name = 'ModelGapError';
 }
 
 function modelGap(what: string, type: number): never {
-  throw new ModelGapError(`${what} with attach type ${type} reaches a family other than tcx/netkit, which the emulator does not model`);
+  throw new ModelGapError(`${what} with attach type ${type} reaches a family other than tcx/netkit/cgroup, which the emulator does not model`);
+}
+
+/** BPF_F_ATTACH_MASK_BASE of the profile's kernel (BPF_F_PREORDER came with the cgroup pre-ordering). */
+function attachMaskBase(profile: Profile): number {
+  return BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI | BPF_F_REPLACE | (profile.cgroupPreorder ? BPF_F_PREORDER : 0);
+}
+
+/** The branch of bpf_prog_attach/detach that takes the mprog fields for cgroup types (came with
+ * the cgroup mprog API; before, cgroup types took only the base flags). */
+function cgroupMprogAttach(profile: Profile, ptype: BpfProgType): boolean {
+  return profile.cgroupMprog && isCgroupProgType(ptype);
+}
+
+/** The program types link_create() hands to cgroup_bpf_link_attach(). */
+const CGROUP_LINK_PROG_TYPES: readonly number[] = [
+  BPF_PROG_TYPE.CGROUP_SKB, BPF_PROG_TYPE.CGROUP_SOCK, BPF_PROG_TYPE.CGROUP_SOCK_ADDR, BPF_PROG_TYPE.SOCK_OPS,
+  BPF_PROG_TYPE.CGROUP_DEVICE, BPF_PROG_TYPE.CGROUP_SYSCTL, BPF_PROG_TYPE.CGROUP_SOCKOPT,
+];
+
+/** The attach types bpf_prog_query() hands to cgroup_bpf_prog_query(). */
+function cgroupQueryType(profile: Profile, type: number): boolean {
+  const ptype = attachTypeToProgType(profile, type);
+  return (isCgroupProgType(ptype) && ptype !== BPF_PROG_TYPE.LSM) || (type === BPF_LSM_CGROUP && type < profile.maxAttachType);
 }
 
 /** The tcx or netkit attach point of an attach type (only asked once the type is known to be
@@ -61,16 +89,19 @@ export function bpfProgAttach(k: Kernel, attr: ProgAttachAttr): number {
   if (ptype === BPF_PROG_TYPE.UNSPEC) return -EINVAL;
   if (bpfMprogSupported(ptype)) {
     if (attr.attach_flags & ~BPF_F_ATTACH_MASK_MPROG) return -EINVAL;
-  } else if (isCgroupProgType(ptype)) {
-    if (attr.attach_flags & ~(BPF_F_ATTACH_MASK_BASE | BPF_F_ATTACH_MASK_MPROG)) return -EINVAL;
+  } else if (cgroupMprogAttach(k.profile, ptype)) {
+    if (attr.attach_flags & ~(attachMaskBase(k.profile) | BPF_F_ATTACH_MASK_MPROG)) return -EINVAL;
   } else {
-    if (attr.attach_flags & ~BPF_F_ATTACH_MASK_BASE) return -EINVAL;
+    if (attr.attach_flags & ~attachMaskBase(k.profile)) return -EINVAL;
     if (attr.relative_fd || attr.expected_revision) return -EINVAL;
   }
   const prog = bpfProgGetType(k, attr.attach_bpf_fd, ptype);
   if (isErr(prog)) return prog;
   if (bpfProgAttachCheckAttachType(k, prog, attr.attach_type)) return -EINVAL;
-  if (isCgroupProgType(ptype)) modelGap('BPF_PROG_ATTACH', attr.attach_type);
+  if (isCgroupProgType(ptype)) {
+    if (ptype === BPF_PROG_TYPE.LSM) modelGap('BPF_PROG_ATTACH', attr.attach_type);
+    return cgroupBpfProgAttach(k, { ...attr, target_fd: attr.target_ifindex }, ptype, prog);
+  }
   if (ptype !== BPF_PROG_TYPE.SCHED_CLS) return -EINVAL; // the switch's default: xdp has no opts attach
   if (netkitStub(k, attr.attach_type)) return -EINVAL;
   return mprogProgAttach(k, mprogAttachPoint(attr.attach_type), attr, prog);
@@ -90,13 +121,14 @@ export function bpfProgDetach(k: Kernel, attr: ProgAttachAttr): number {
     if (netkitStub(k, attr.attach_type)) return -EINVAL;
     return mprogProgDetach(k, mprogAttachPoint(attr.attach_type), attr, prog);
   }
-  if (isCgroupProgType(ptype)) {
+  if (cgroupMprogAttach(k.profile, ptype)) {
     if (attr.attach_flags || attr.relative_fd) return -EINVAL;
   } else if (attr.attach_flags || attr.relative_fd || attr.expected_revision) {
     return -EINVAL;
   }
-  const family = [BPF_PROG_TYPE.SK_MSG, BPF_PROG_TYPE.SK_SKB, BPF_PROG_TYPE.LIRC_MODE2, BPF_PROG_TYPE.FLOW_DISSECTOR] as number[];
-  if (isCgroupProgType(ptype) || family.includes(ptype)) modelGap('BPF_PROG_DETACH', attr.attach_type);
+  const family = [BPF_PROG_TYPE.SK_MSG, BPF_PROG_TYPE.SK_SKB, BPF_PROG_TYPE.LIRC_MODE2, BPF_PROG_TYPE.FLOW_DISSECTOR, BPF_PROG_TYPE.LSM] as number[];
+  if (family.includes(ptype)) modelGap('BPF_PROG_DETACH', attr.attach_type);
+  if (isCgroupProgType(ptype)) return cgroupBpfProgDetach(k, { ...attr, target_fd: attr.target_ifindex }, ptype);
   return -EINVAL;
 }
 
@@ -113,6 +145,7 @@ export function bpfProgQuery(k: Kernel, attr: ProgQueryAttr): QueryOut | number 
     if (netkitStub(k, attr.attach_type)) return -EINVAL;
     return mprogProgQuery(k, mprogAttachPoint(attr.attach_type), attr.target_ifindex, attr.attach_type, attr);
   }
+  if (cgroupQueryType(k.profile, attr.attach_type)) return cgroupBpfProgQuery(k, attr.target_ifindex, attr.attach_type, attr);
   if (queryHasOtherFamily(k.profile, attr.attach_type)) modelGap('BPF_PROG_QUERY', attr.attach_type);
   return -EINVAL;
 }
@@ -121,18 +154,12 @@ export function bpfProgQuery(k: Kernel, attr: ProgQueryAttr): QueryOut | number 
 function bpfProgAttachCheckAttachType(k: Kernel, prog: BpfProg, type: number): number {
   const ptype = attachTypeToProgType(k.profile, type);
   if (prog.type === BPF_PROG_TYPE.SCHED_CLS) return ptype === BPF_PROG_TYPE.SCHED_CLS ? 0 : -EINVAL;
+  const byExpectedType = [BPF_PROG_TYPE.CGROUP_SOCK, BPF_PROG_TYPE.CGROUP_SOCK_ADDR, BPF_PROG_TYPE.CGROUP_SOCKOPT, BPF_PROG_TYPE.SK_LOOKUP] as number[];
+  if (byExpectedType.includes(prog.type)) return type === prog.expectedAttachType ? 0 : -EINVAL;
   // CGROUP_SKB without an enforced expected attach type: any attach type until the kernel
   // compared the types; the default case (xdp): the types must match.
   if (prog.type === BPF_PROG_TYPE.CGROUP_SKB && !k.profile.cgroupSkbAttachTypeChecked) return 0;
   return ptype === BPF_PROG_TYPE.UNSPEC || ptype !== prog.type ? -EINVAL : 0;
-}
-
-/** The head of cgroup_bpf_link_attach(): no flags, and target_fd must be a cgroup v2 directory
- * (cgroup_get_from_fd(): -EBADF for a closed fd or any other file). Sequences open no cgroup, so
- * nothing gets past it. */
-function cgroupBpfLinkAttach(attr: LinkCreateAttr): number {
-  if (attr.flags) return -EINVAL;
-  return -EBADF; // target_fd (the target_ifindex field), open or not, is no cgroup directory
 }
 
 export interface LinkCreateAttr extends MprogLinkAttr {
@@ -146,10 +173,10 @@ export function linkCreate(k: Kernel, attr: LinkCreateAttr): number {
   if (isErr(prog)) return prog;
   const ret = bpfProgAttachCheckAttachType(k, prog, attr.attach_type);
   if (ret) return ret;
-  if (prog.type === BPF_PROG_TYPE.CGROUP_SKB && !isCgroupProgType(attachTypeToProgType(k.profile, attr.attach_type))) {
-    return cgroupBpfLinkAttach(attr); // only before the type check (see bpfProgAttachCheckAttachType)
+  if (CGROUP_LINK_PROG_TYPES.includes(prog.type)) {
+    return cgroupBpfLinkAttach(k, k.cgroupLinkOps, { ...attr, target_fd: attr.target_ifindex }, prog);
   }
-  if (prog.type !== BPF_PROG_TYPE.SCHED_CLS) modelGap('BPF_LINK_CREATE', attr.attach_type); // cgroup or xdp link
+  if (prog.type !== BPF_PROG_TYPE.SCHED_CLS) modelGap('BPF_LINK_CREATE', attr.attach_type); // an xdp link
   if (netkitStub(k, attr.attach_type)) return -EINVAL;
   return mprogLinkAttach(k, mprogAttachPoint(attr.attach_type), k.mprogLinkOps, attr, prog);
 }
@@ -186,14 +213,8 @@ export function linkDetach(k: Kernel, linkFd: number): number {
   return link.ops.detach(link);
 }
 
-/** struct bpf_link_info, the fields tcx and netkit links fill. */
-export interface BpfLinkInfo {
-  type: number;
-  id: number;
-  prog_id: number;
-  ifindex: number;
-  attach_type: number;
-}
+/** struct bpf_link_info, the fields tcx, netkit and cgroup links fill. */
+export type BpfLinkInfo = { type: number; id: number; prog_id: number } & LinkInfoUnion;
 
 /** bpf_obj_get_info_by_fd() -> bpf_link_get_info_by_fd(); programs' info is not modelled. */
 export function bpfObjGetInfoByFd(k: Kernel, fd: number): BpfLinkInfo | number {

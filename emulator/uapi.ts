@@ -21,12 +21,20 @@ export const BPF_PROG_TYPE = {
 } as const;
 export type BpfProgType = (typeof BPF_PROG_TYPE)[keyof typeof BPF_PROG_TYPE];
 
+export const BPF_CGROUP_INET_INGRESS = 0;
+export const BPF_CGROUP_INET_EGRESS = 1;
+export const BPF_CGROUP_GETSOCKOPT = 21;
+export const BPF_CGROUP_SETSOCKOPT = 22;
 export const BPF_TCX_INGRESS = 46;
 export const BPF_TCX_EGRESS = 47;
 export const BPF_NETKIT_PRIMARY = 54;
 export const BPF_NETKIT_PEER = 55;
 
 export const ATTACH_TYPE_NAMES: Record<string, number> = {
+  cgroup_inet_ingress: BPF_CGROUP_INET_INGRESS,
+  cgroup_inet_egress: BPF_CGROUP_INET_EGRESS,
+  cgroup_getsockopt: BPF_CGROUP_GETSOCKOPT,
+  cgroup_setsockopt: BPF_CGROUP_SETSOCKOPT,
   tcx_ingress: BPF_TCX_INGRESS,
   tcx_egress: BPF_TCX_EGRESS,
   netkit_primary: BPF_NETKIT_PRIMARY,
@@ -38,6 +46,7 @@ export function attachTypeName(type: number): string | number {
   return type;
 }
 
+export const BPF_LINK_TYPE_CGROUP = 3;
 export const BPF_LINK_TYPE_TCX = 11;
 export const BPF_LINK_TYPE_NETKIT = 13;
 
@@ -67,3 +76,5 @@ export const BPF_F_ATTACH_MASK_MPROG = BPF_F_REPLACE | BPF_F_BEFORE | BPF_F_AFTE
 export const BPF_F_ATTACH_MASK_BASE = BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI | BPF_F_REPLACE | BPF_F_PREORDER;
 
 export const BPF_F_QUERY_EFFECTIVE = 1 << 0;
+
+export const QUERY_FLAG_NAMES: Record<string, number> = { BPF_F_QUERY_EFFECTIVE };

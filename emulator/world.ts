@@ -4,6 +4,8 @@
 // reports it, vm/agent/PROTOCOL.md "World"); without one the emulator stands for a freshly
 // booted kernel: ids from 1, nothing outside the sequence.
 
+import { cgroupBpfInherit } from './cgroup.js';
+import { CGROUP_ATYPE, CgroupTree } from './cgroupfs.js';
 import type { Kernel } from './kernel.js';
 import { BpfLink, type BpfLinkOps } from './link.js';
 import { BpfProg } from './prog.js';
@@ -21,6 +23,14 @@ export interface OutsideLink {
   progId: number;
 }
 
+/** The programs one cgroup above the sequence's root holds for one attach type, in list order. */
+export interface OutsideCgroupList {
+  attachType: number;
+  /** The list's mode: 0, BPF_F_ALLOW_OVERRIDE or BPF_F_ALLOW_MULTI. */
+  flags: number;
+  progIds: number[];
+}
+
 export interface KernelWorld {
   /** The kernel id of each of the sequence's programs, by name. */
   progIds: Record<string, number>;
@@ -36,6 +46,10 @@ export interface KernelWorld {
   fds: number[];
   /** CONFIG_NETKIT: without it netkit's bpf(2) entry points are stubs that answer EINVAL. */
   netkit: boolean;
+  /** The cgroups above the sequence's private root, outermost (the hierarchy's root) first, each
+   * with the lists that hold programs. Absent: the hierarchy's root alone, holding nothing. A
+   * query does not tell whether a program was attached with BPF_F_PREORDER: these count as not. */
+  cgroupAncestors?: OutsideCgroupList[][];
 }
 
 /** An object outside the sequence is reached only by id, as a relative: nothing of the sequence
@@ -69,5 +83,25 @@ export function enterWorld(k: Kernel, world: KernelWorld): void {
     k.linkIdr.allocAt(l.id, link);
   }
   for (const fd of world.fds) k.files.installAt(fd, { kind: 'other' });
+  if (world.cgroupAncestors?.length) enterCgroupAncestors(k, world.cgroupAncestors);
   if (world.nextLinkId) k.linkIdr.setCursor(world.nextLinkId);
+}
+
+/** The cgroups above the sequence's root, with the programs they hold (outside objects, so the
+ * sequence can only see them, in effective queries and the hierarchy's rules). */
+function enterCgroupAncestors(k: Kernel, levels: OutsideCgroupList[][]): void {
+  k.cgroups = new CgroupTree(levels.length);
+  levels.forEach((lists, depth) => {
+    const cgrp = k.cgroups.ancestors[depth]!;
+    for (const list of lists) {
+      const atype = CGROUP_ATYPE[list.attachType];
+      if (atype === undefined) continue;
+      cgrp.bpf.flags[atype] = list.flags;
+      for (const id of list.progIds) {
+        const prog = k.progIdr.find(id) ?? new BpfProg(0 as BpfProgType, ''); // freed meanwhile: a stand-in
+        cgrp.bpf.progs[atype]!.push({ prog, link: null, flags: list.flags });
+      }
+    }
+  });
+  for (const cgrp of [...k.cgroups.ancestors, k.cgroups.root]) cgroupBpfInherit(cgrp);
 }

@@ -3,7 +3,7 @@
 
 import { errnoName } from '../emulator/errno.js';
 import { attachTypeName } from '../emulator/uapi.js';
-import { LOOPBACK_IFINDEX, type NameOrId, type RawSequenceResult, type RawStepResult, type Sequence, type StepResult } from '../contract/seq.js';
+import { LOOPBACK_IFINDEX, type NameOrId, QUERY_ARRAY_NAMES, type QueryResult, type RawSequenceResult, type RawStepResult, type Sequence, type StepResult } from '../contract/seq.js';
 
 function devName(devNames: Record<number, string>, ifindex: number): string | null {
   if (ifindex === 0) return null;
@@ -21,34 +21,51 @@ function nameOf(names: Map<number, string>, id: number): NameOrId {
   return names.get(id) ?? `#${id}`;
 }
 
-function normaliseStep(seq: Sequence, raw: RawStepResult, index: number, progs: Map<number, string>, links: Map<number, string>, devNames: Record<number, string>): StepResult {
-  const result: StepResult = { step: index, op: seq.steps[index]!.op, ok: raw.ret >= 0 };
+/** A cgroup id as the sequence's name for it; null for 0 (a link cut loose from its cgroup). */
+function cgroupName(cgroupNames: Record<number, string>, id: number): string | null {
+  if (id === 0) return null;
+  return cgroupNames[id] ?? `#${id}`;
+}
+
+interface Names {
+  progs: Map<number, string>;
+  links: Map<number, string>;
+  devNames: Record<number, string>;
+  cgroupNames: Record<number, string>;
+}
+
+function normaliseStep(seq: Sequence, raw: RawStepResult, index: number, names: Names): StepResult {
+  const step = seq.steps[index]!;
+  const result: StepResult = { step: index, op: step.op, ok: raw.ret >= 0 };
   if (raw.ret < 0) result.errno = errnoName(-raw.ret);
   if (raw.query) {
     const q = raw.query;
-    result.query = {
+    const all: Required<QueryResult> = {
       count: q.count,
       revision: q.revision,
       attach_flags: q.attach_flags,
-      prog_ids: q.prog_ids.map((id) => nameOf(progs, id)),
-      link_ids: q.link_ids.map((id) => nameOf(links, id)),
+      prog_ids: q.prog_ids.map((id) => nameOf(names.progs, id)),
+      link_ids: q.link_ids.map((id) => nameOf(names.links, id)),
       prog_attach_flags: q.prog_attach_flags,
       link_attach_flags: q.link_attach_flags,
     };
+    // Exactly the arrays the step named (all four by default), in the usual order.
+    const arrays = step.op === 'query' && step.arrays ? step.arrays : QUERY_ARRAY_NAMES;
+    const query: QueryResult = { count: all.count, revision: all.revision, attach_flags: all.attach_flags };
+    for (const name of QUERY_ARRAY_NAMES) if (arrays.includes(name)) Object.assign(query, { [name]: all[name] });
+    result.query = query;
   }
   if (raw.link_info) {
     const li = raw.link_info;
-    result.link_info = {
-      prog: nameOf(progs, li.prog_id),
-      dev: devName(devNames, li.ifindex),
-      attach_type: attachTypeName(li.attach_type),
-    };
+    result.link_info =
+      'cgroup_id' in li
+        ? { prog: nameOf(names.progs, li.prog_id), cgroup: cgroupName(names.cgroupNames, li.cgroup_id), attach_type: attachTypeName(li.attach_type) }
+        : { prog: nameOf(names.progs, li.prog_id), dev: devName(names.devNames, li.ifindex), attach_type: attachTypeName(li.attach_type) };
   }
   return result;
 }
 
 export function normalise(seq: Sequence, raw: RawSequenceResult): StepResult[] {
-  const progs = inverse(raw.progIds);
-  const links = inverse(raw.linkIds);
-  return raw.steps.map((step, i) => normaliseStep(seq, step, i, progs, links, raw.devNames));
+  const names = { progs: inverse(raw.progIds), links: inverse(raw.linkIds), devNames: raw.devNames, cgroupNames: raw.cgroupNames ?? {} };
+  return raw.steps.map((step, i) => normaliseStep(seq, step, i, names));
 }

@@ -2,6 +2,7 @@
 // create/update/detach/close, query. Each round leaves the entry empty, so rounds are alike.
 
 import { Kernel } from '../../emulator/kernel.js';
+import { ALL_QUERY_ARRAYS } from '../../emulator/mprog.js';
 import { findProfile } from '../../emulator/profiles.js';
 import { bpfProgLoad } from '../../emulator/prog.js';
 import { devPairCreate } from '../../emulator/rtnetlink.js';
@@ -38,7 +39,7 @@ function round(s: ReturnType<typeof setup>): number {
     relative_fd: rel,
     expected_revision: 0,
   });
-  const query = { target_ifindex: ifindex, attach_type: BPF_TCX_INGRESS, query_flags: 0, attach_flags: 0, count: 8 };
+  const query = { target_ifindex: ifindex, attach_type: BPF_TCX_INGRESS, query_flags: 0, attach_flags: 0, count: 8, arrays: ALL_QUERY_ARRAYS };
   let bad = 0;
   bad |= bpfProgAttach(k, attr(a));
   bad |= bpfProgAttach(k, attr(b, BPF_F_BEFORE, a));

@@ -69,8 +69,8 @@ export function observe(seq: Sequence, profile: Profile, devices: KnownDevice[])
     const q = answer.query;
     observation.points.set(pointKey(point), {
       ...point,
-      progs: q.prog_ids.map((id) => id ?? '?'),
-      links: q.link_ids,
+      progs: (q.prog_ids ?? []).map((id) => id ?? '?'),
+      links: q.link_ids ?? [],
       revision: q.revision,
     });
   });

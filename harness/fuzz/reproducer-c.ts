@@ -12,7 +12,8 @@ import { ERRNO_NAMES } from '../../emulator/errno.js';
 import { PROG_TYPES } from '../targets/emulator.js';
 import { repoRoot } from '../../vm/paths.js';
 import { ATTACH_TYPE_NAMES } from '../../emulator/uapi.js';
-import type { DevRef, Ref, Sequence, Step, StepResult } from '../../contract/seq.js';
+import { type DevRef, QUERY_ARRAY_NAMES, type Ref, type Sequence, type Step, type StepResult, usesCgroups } from '../../contract/seq.js';
+import { cgroupIndex, arraysMask } from '../../vm/agent/agent-codec.js';
 
 
 function cString(s: string): string {
@@ -56,7 +57,7 @@ ${kernelAbi()}
 
 /* ---- the sequence's objects (programs, then links) and devices ---- */
 
-struct object { const char *name; int is_link; uint32_t prog_type; int fd; uint32_t id; };
+struct object { const char *name; int is_link; uint32_t prog_type; int fd; uint32_t id; uint32_t expected_attach_type; };
 
 static struct { uint32_t ifindex; const char *name; } devices[64];
 static int n_devices;
@@ -81,9 +82,46 @@ static const char *dev_name(uint32_t ifindex, char *buf)
 	sprintf(buf, "#%u", ifindex);
 	return buf;
 }
+
+/* ---- cgroups: a private root below cgroup2, the sequence's cgroups below it ---- */
+
+#define CLOSED_CGROUP_FD_BASE 2000000u
+
+struct cgroup { const char *name; int fd; uint64_t id; char path[PATH_MAX]; };
+
+static char cgroup_root[128];
+
+static void cgroups_setup(void)
+{
+	int fd, ret = cgroup2_setup();
+
+	if (ret) {
+		fprintf(stderr, "mounting cgroup2: %s\n", strerror(-ret));
+		exit(2);
+	}
+	snprintf(cgroup_root, sizeof(cgroup_root), "%s/mprog-repro-%d", cgroup2_dir, (int)getpid());
+	if (mkdir(cgroup_root, 0755) < 0) {
+		fprintf(stderr, "mkdir %s: %s\n", cgroup_root, strerror(errno));
+		exit(2);
+	}
+	fd = open(cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !cgroup_mprog_api(fd)) {
+		fprintf(stderr, "this kernel's cgroup attach points have no mprog API (Linux 6.17, 6.12.110)\n");
+		exit(2);
+	}
+	close(fd);
+}
+
+static void cgroups_teardown(void)
+{
+	cgroup_remove_below(cgroup_root);
+	cgroup_wait_released(cgroup_root);
+	rmdir(cgroup_root);
+}
 `;
 
 const HELPERS = String.raw`
+static const char *cgroup_name(uint64_t id, char *buf);
 static uint32_t fd_of(int obj)
 {
 	return objects[obj].fd >= 0 ? (uint32_t)objects[obj].fd : CLOSED_FD_BASE + (uint32_t)obj;
@@ -134,7 +172,7 @@ static void load_programs(void)
 	for (int o = 0; o < N_OBJECTS; o++) {
 		if (objects[o].is_link)
 			continue;
-		objects[o].fd = prog_load(objects[o].prog_type, objects[o].name);
+		objects[o].fd = prog_load_expected(objects[o].prog_type, objects[o].expected_attach_type, objects[o].name);
 		if (objects[o].fd < 0) {
 			fprintf(stderr, "loading program %s: %s\n", objects[o].name, strerror(-objects[o].fd));
 			exit(2);
@@ -178,18 +216,18 @@ static void print_list(const char *key, const uint32_t *v, uint32_t n, int ids, 
 	}
 }
 
-static void query(int step, uint32_t ifindex, uint32_t type, uint32_t count, uint32_t qflags, uint32_t aflags)
+static void query(int step, uint32_t ifindex, uint32_t type, uint32_t count, uint32_t qflags, uint32_t aflags, uint32_t arrays)
 {
 	uint32_t *ids = calloc(count + 1, 4), *lids = calloc(count + 1, 4), *pfl = calloc(count + 1, 4), *lfl = calloc(count + 1, 4);
 	struct attr_prog_query a = { .target_ifindex = ifindex, .attach_type = type, .query_flags = qflags,
 				     .attach_flags = aflags, .count = count };
 	long ret;
 
-	if (count) {
-		a.prog_ids = (uint64_t)(uintptr_t)ids;
-		a.link_ids = (uint64_t)(uintptr_t)lids;
-		a.prog_attach_flags = (uint64_t)(uintptr_t)pfl;
-		a.link_attach_flags = (uint64_t)(uintptr_t)lfl;
+	if (count) { /* arrays: 1 prog_ids, 2 prog_attach_flags, 4 link_ids, 8 link_attach_flags */
+		a.prog_ids = arrays & 1 ? (uint64_t)(uintptr_t)ids : 0;
+		a.prog_attach_flags = arrays & 2 ? (uint64_t)(uintptr_t)pfl : 0;
+		a.link_ids = arrays & 4 ? (uint64_t)(uintptr_t)lids : 0;
+		a.link_attach_flags = arrays & 8 ? (uint64_t)(uintptr_t)lfl : 0;
 	}
 	ret = sys_bpf(BPF_PROG_QUERY, &a, sizeof(a));
 	printf("step %d query: %ld %s", step, ret < 0 ? -1L : ret, ret < 0 ? errno_name((int)-ret) : "0");
@@ -211,16 +249,22 @@ static void query(int step, uint32_t ifindex, uint32_t type, uint32_t count, uin
 
 static void info(int step, int obj)
 {
-	struct link_info_net li;
-	char b1[16], b2[16], b3[16];
-	long ret = link_info((int)fd_of(obj), &li);
+	struct link_info_cgroup li;
+	struct link_info_net net;
+	char b1[16], b2[32], b3[16];
+	long ret = link_info_cg((int)fd_of(obj), &li);
 
 	if (ret < 0) {
 		report(step, "link_info", ret);
 		return;
 	}
-	printf("step %d link_info: %ld 0 prog=%s dev=%s type=%s\n", step, ret, name_of(0, li.prog_id, b1),
-	       dev_name(li.ifindex, b2), type_name(li.attach_type, b3));
+	memcpy(&net, &li, sizeof(net));
+	if (li.type == BPF_LINK_TYPE_CGROUP)
+		printf("step %d link_info: %ld 0 prog=%s cgroup=%s type=%s\n", step, ret, name_of(0, li.prog_id, b1),
+		       cgroup_name(li.cgroup_id, b2), type_name(li.attach_type, b3));
+	else
+		printf("step %d link_info: %ld 0 prog=%s dev=%s type=%s\n", step, ret, name_of(0, net.prog_id, b1),
+		       dev_name(net.ifindex, b2), type_name(net.attach_type, b3));
 }
 
 static void link_create(int step, int obj, struct attr_link_create *a)
@@ -254,13 +298,84 @@ static void dev_delete(int step, const char *name)
 {
 	report(step, "dev_delete", dev_del(dev_index(name)));
 }
+
+#ifdef N_CGROUPS
+static uint32_t cgroup_fd(int c)
+{
+	return cgroups[c].fd >= 0 ? (uint32_t)cgroups[c].fd : CLOSED_CGROUP_FD_BASE + (uint32_t)c;
+}
+
+static const char *cgroup_name(uint64_t id, char *buf)
+{
+	if (id == 0)
+		return "-";
+	for (int c = 0; c < N_CGROUPS; c++)
+		if (cgroups[c].fd >= 0 && cgroups[c].id == id)
+			return cgroups[c].name;
+	sprintf(buf, "#%llu", (unsigned long long)id);
+	return buf;
+}
+
+/* mkdir and open of cgroup c below cgroup parent (-1: the root); 0 or -errno. */
+static int cgroup_make(int c, int parent)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (parent >= 0 && cgroups[parent].fd < 0)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/%s", parent < 0 ? cgroup_root : cgroups[parent].path, cgroups[c].name);
+	if (mkdir(path, 0755) < 0)
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	cgroups[c].fd = fd;
+	cgroups[c].id = cgroup_id_of(fd);
+	strcpy(cgroups[c].path, path);
+	return 0;
+}
+
+static void initial_cgroup(int c, int parent)
+{
+	int ret = cgroup_make(c, parent);
+
+	if (ret) {
+		fprintf(stderr, "creating cgroup %s: %s\n", cgroups[c].name, strerror(-ret));
+		exit(2);
+	}
+}
+
+static void cgroup_create(int step, int c, int parent)
+{
+	report(step, "cgroup_create", cgroup_make(c, parent));
+}
+
+/* rmdir, then the wait until the kernel released the cgroup's programs and links. */
+static void cgroup_delete(int step, int c)
+{
+	long ret = cgroups[c].fd < 0 ? -ENOENT : rmdir(cgroups[c].path) < 0 ? -errno : 0;
+
+	if (ret == 0)
+		cgroup_wait_released(cgroup_root);
+	report(step, "cgroup_delete", ret);
+}
+#else
+static const char *cgroup_name(uint64_t id, char *buf)
+{
+	sprintf(buf, "#%llu", (unsigned long long)id);
+	return buf;
+}
+#endif
 `;
 
 /** Lowers a sequence's names to the C program's object indices. */
 class Lowering {
   private readonly index = new Map<string, number>();
+  readonly cgroups: Map<string, number>;
 
   constructor(readonly seq: Sequence) {
+    this.cgroups = cgroupIndex(seq);
     [...seq.programs.map((p) => p.name), ...seq.links].forEach((name, i) => this.index.set(name, i));
   }
 
@@ -280,15 +395,25 @@ class Lowering {
   }
 
   dev(d: DevRef): string {
-    return 'name' in d ? `dev_index(${cString(d.name)})` : `${d.ifindex >>> 0}u`;
+    if ('name' in d) return `dev_index(${cString(d.name)})`;
+    if ('cgroup' in d) return `cgroup_fd(${this.cgroups.get(d.cgroup)!})`;
+    return `${('ifindex' in d ? d.ifindex : d.cgroupFd) >>> 0}u`;
+  }
+
+  cgroup(name: string | null): number {
+    return name === null ? -1 : this.cgroups.get(name)!;
   }
 
   objects(): string {
     const rows = [
-      ...this.seq.programs.map((p) => `\t{ ${cString(p.name)}, 0, ${PROG_TYPES[p.type]}, -1, 0 },`),
-      ...this.seq.links.map((l) => `\t{ ${cString(l)}, 1, 0, -1, 0 },`),
+      ...this.seq.programs.map((p) => `\t{ ${cString(p.name)}, 0, ${PROG_TYPES[p.type]}, -1, 0, ${p.expected_attach_type ?? 0} },`),
+      ...this.seq.links.map((l) => `\t{ ${cString(l)}, 1, 0, -1, 0, 0 },`),
     ];
-    return `#define N_OBJECTS ${rows.length}\nstatic struct object objects[N_OBJECTS + 1] = {\n${rows.join('\n')}\n};\n`;
+    const cgroups = [...this.cgroups.keys()].map((name) => `\t{ ${cString(name)}, -1, 0, "" },`);
+    return [
+      `#define N_OBJECTS ${rows.length}\nstatic struct object objects[N_OBJECTS + 1] = {\n${rows.join('\n')}\n};\n`,
+      ...(cgroups.length ? [`#define N_CGROUPS ${cgroups.length}\nstatic struct cgroup cgroups[N_CGROUPS] = {\n${cgroups.join('\n')}\n};\n`] : []),
+    ].join('\n');
   }
 
   step(step: Step, i: number): string {
@@ -329,11 +454,15 @@ class Lowering {
       case 'link_info':
         return `\tinfo(${i}, ${this.obj(step.link)});\n`;
       case 'query':
-        return `\tquery(${i}, ${this.dev(step.dev)}, ${step.attach_type}, ${step.count}, ${hex(step.query_flags)}, ${hex(step.attach_flags)});\n`;
+        return `\tquery(${i}, ${this.dev(step.dev)}, ${step.attach_type}, ${step.count}, ${hex(step.query_flags)}, ${hex(step.attach_flags)}, ${arraysMask(step.arrays ?? QUERY_ARRAY_NAMES)});\n`;
       case 'dev_create':
         return `\tdev_create(${i}, "${step.kind}", ${cString(step.name)}, ${cString(step.peer)});\n`;
       case 'dev_delete':
         return `\tdev_delete(${i}, ${cString(step.dev)});\n`;
+      case 'cgroup_create':
+        return `\tcgroup_create(${i}, ${this.cgroup(step.name)}, ${this.cgroup(step.parent)});\n`;
+      case 'cgroup_delete':
+        return `\tcgroup_delete(${i}, ${this.cgroup(step.cgroup)});\n`;
     }
   }
 }
@@ -356,6 +485,9 @@ export function cReproducer(seq: Sequence): string {
   const lower = new Lowering(seq);
   const steps = seq.steps.map((step, i) => `\t/* step ${i}: ${describe(step)} */\n${lower.step(step, i)}`).join('');
   const devices = seq.devices.map((d) => `\tinitial_pair("${d.kind}", ${cString(d.name)}, ${cString(d.peer)});\n`).join('');
+  const cgroups = usesCgroups(seq);
+  // After the programs, as the agent does: the cgroups' fds come next.
+  const initialCgroups = (seq.cgroups ?? []).map((c) => `\tinitial_cgroup(${lower.cgroup(c.name)}, ${lower.cgroup(c.parent)});\n`).join('');
   return [
     '// SPDX-License-Identifier: GPL-2.0-only',
     `/*`,
@@ -373,8 +505,9 @@ export function cReproducer(seq: Sequence): string {
     '{',
     '\tsetvbuf(stdout, NULL, _IOLBF, 0);',
     '\tsetup();',
+    ...(cgroups ? ['\tcgroups_setup();'] : []),
     devices + '\tload_programs();',
-    steps + '\treturn 0;',
+    initialCgroups + steps + (cgroups ? '\tcgroups_teardown();\n' : '') + '\treturn 0;',
     '}',
     '',
   ].join('\n');
@@ -419,7 +552,10 @@ export function parseCOutput(output: string): StepResult[] {
     }
     if (fields['prog'] !== undefined) {
       const type = fields['type']!;
-      result.link_info = { prog: nameOrNull(fields['prog']), dev: nameOrNull(fields['dev']!), attach_type: /^\d+$/.test(type) ? Number(type) : type };
+      const attachType = /^\d+$/.test(type) ? Number(type) : type;
+      result.link_info = fields['cgroup'] !== undefined
+        ? { prog: nameOrNull(fields['prog']), cgroup: nameOrNull(fields['cgroup']), attach_type: attachType }
+        : { prog: nameOrNull(fields['prog']), dev: nameOrNull(fields['dev']!), attach_type: attachType };
     }
     results.push(result);
   }

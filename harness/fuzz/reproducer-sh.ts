@@ -12,7 +12,7 @@ import { shellQuote } from '../shell-quote.js';
 
 const TCX_NAMES: Record<number, string> = { [BPF_TCX_INGRESS]: 'tcx_ingress', [BPF_TCX_EGRESS]: 'tcx_egress' };
 /** ELF section names libbpf maps to each program type. */
-const SECTIONS: Record<ProgramType, string> = { sched_cls: 'tc', xdp: 'xdp', cgroup_skb: 'cgroup_skb/ingress' };
+const SECTIONS: Record<ProgramType, string> = { sched_cls: 'tc', xdp: 'xdp', cgroup_skb: 'cgroup_skb/ingress', cgroup_sockopt: 'cgroup/getsockopt' };
 
 export type ShellReproducer = { script: string } | { inexpressible: string[] };
 
@@ -47,6 +47,9 @@ function whyNot(step: Step, closed: ReadonlySet<string>): string | null {
     case 'dev_create':
     case 'dev_delete':
       return null;
+    case 'cgroup_create':
+    case 'cgroup_delete':
+      return 'the script makes no cgroups';
     default:
       return 'bpftool has no tcx link commands';
   }

@@ -3,8 +3,8 @@
 // sequence a user could have written by hand.
 
 import { SEQ_DEFAULTS, SeqError, parseSequenceText } from '../seq/parse.js';
-import type { DevRef, DeviceKind, Ref, Sequence, Step } from '../../contract/seq.js';
-import { FLAG_NAMES, attachTypeName } from '../../emulator/uapi.js';
+import { type DevRef, type DeviceKind, QUERY_ARRAY_NAMES, type ProgramDecl, type Ref, type Sequence, type Step } from '../../contract/seq.js';
+import { BPF_CGROUP_GETSOCKOPT, FLAG_NAMES, attachTypeName } from '../../emulator/uapi.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -22,8 +22,12 @@ export function flagsToJson(flags: number): (string | number)[] {
   return out;
 }
 
-function devToJson(dev: DevRef): string | { ifindex: number } {
-  return 'name' in dev ? dev.name : { ifindex: dev.ifindex };
+/** The attach target as its field of the format: `dev` or `cgroup`. */
+function devToJson(dev: DevRef): JsonObject {
+  if ('name' in dev) return { dev: dev.name };
+  if ('ifindex' in dev) return { dev: { ifindex: dev.ifindex } };
+  if ('cgroup' in dev) return { cgroup: dev.cgroup };
+  return { cgroup: { fd: dev.cgroupFd } };
 }
 
 function refToJson(ref: Ref): JsonObject {
@@ -33,7 +37,7 @@ function refToJson(ref: Ref): JsonObject {
 /** The fields of an attach-like step that differ from the format's defaults. */
 function mprogFields(step: { dev: DevRef; attach_type: number; flags: number; relative: Ref | null; expected_revision: number }): JsonObject {
   return {
-    dev: devToJson(step.dev),
+    ...devToJson(step.dev),
     attach_type: attachTypeName(step.attach_type),
     ...(step.flags !== 0 && { flags: flagsToJson(step.flags) }),
     ...(step.relative && { relative: refToJson(step.relative) }),
@@ -66,17 +70,29 @@ function stepToJson(step: Step): JsonObject {
     case 'query':
       return {
         op: step.op,
-        dev: devToJson(step.dev),
+        ...devToJson(step.dev),
         attach_type: attachTypeName(step.attach_type),
         ...(step.count !== SEQ_DEFAULTS.queryCount && { count: step.count }),
         ...(step.query_flags !== 0 && { query_flags: step.query_flags }),
         ...(step.attach_flags !== 0 && { attach_flags: step.attach_flags }),
+        ...(step.arrays && step.arrays.length !== QUERY_ARRAY_NAMES.length && { arrays: step.arrays }),
       };
     case 'dev_create':
       return { op: step.op, name: step.name, ...deviceFields(step) };
     case 'dev_delete':
       return { op: step.op, dev: step.dev };
+    case 'cgroup_create':
+      return { op: step.op, name: step.name, ...(step.parent !== null && { parent: step.parent }) };
+    case 'cgroup_delete':
+      return { op: step.op, cgroup: step.cgroup };
   }
+}
+
+/** A program as the format writes it: its name alone where type and expected_attach_type are the defaults. */
+function programToJson(p: ProgramDecl): string | JsonObject {
+  const eat = p.type === 'cgroup_sockopt' && p.expected_attach_type !== undefined && p.expected_attach_type !== BPF_CGROUP_GETSOCKOPT;
+  if (p.type === SEQ_DEFAULTS.programType) return p.name;
+  return { name: p.name, type: p.type, ...(eat && { expected_attach_type: attachTypeName(p.expected_attach_type!) }) };
 }
 
 /** kind and peer of a device, where they differ from what an absent field means. */
@@ -94,7 +110,8 @@ function sequenceToJson(seq: Sequence): JsonObject {
     name: seq.name,
     ...(seq.description !== undefined && { description: seq.description }),
     devices: seq.devices.map((d) => ({ name: d.name, ...deviceFields(d) })),
-    programs: seq.programs.map((p) => (p.type === SEQ_DEFAULTS.programType ? p.name : { name: p.name, type: p.type })),
+    ...(seq.cgroups?.length && { cgroups: seq.cgroups.map((c) => (c.parent === null ? c.name : { name: c.name, parent: c.parent })) }),
+    programs: seq.programs.map(programToJson),
     steps: seq.steps.map(stepToJson),
   };
 }
@@ -107,7 +124,7 @@ export function sequenceToText(seq: Sequence): string {
  * A sequence built from parts, checked by the parser: a SeqError (e.g. a step left referring to a
  * link whose link_create was dropped) comes back as a value, so callers can skip the candidate.
  */
-export function rebuild(base: Sequence, parts: Partial<Pick<Sequence, 'name' | 'description' | 'devices' | 'programs' | 'steps'>>): Sequence | SeqError {
+export function rebuild(base: Sequence, parts: Partial<Pick<Sequence, 'name' | 'description' | 'devices' | 'cgroups' | 'programs' | 'steps'>>): Sequence | SeqError {
   const seq: Sequence = { ...base, ...parts, expects: [], links: [] };
   try {
     return parseSequenceText(sequenceToText(seq), base.file);

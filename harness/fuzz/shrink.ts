@@ -30,7 +30,8 @@ function refName(ref: Ref | null): string[] {
 }
 
 function devName(dev: DevRef): string[] {
-  return 'name' in dev ? [dev.name] : [];
+  if ('name' in dev) return [dev.name];
+  return 'cgroup' in dev ? [dev.cgroup] : [];
 }
 
 /** Names of objects and devices a step refers to (not the ones it binds). */
@@ -56,6 +57,10 @@ function mentions(step: Step): string[] {
       return [];
     case 'dev_delete':
       return [step.dev];
+    case 'cgroup_create':
+      return step.parent === null ? [] : [step.parent];
+    case 'cgroup_delete':
+      return [step.cgroup];
   }
 }
 

@@ -3,19 +3,22 @@
 
 import { readFileSync } from 'node:fs';
 import { errnoNumber } from '../../emulator/errno.js';
-import { ATTACH_TYPE_NAMES, FLAG_NAMES } from '../../emulator/uapi.js';
+import { ATTACH_TYPE_NAMES, BPF_CGROUP_GETSOCKOPT, FLAG_NAMES, QUERY_FLAG_NAMES } from '../../emulator/uapi.js';
 import { BadInput } from '../errors.js';
-import type {
-  DevRef,
-  DeviceDecl,
-  DeviceKind,
-  Expect,
-  ProgramDecl,
-  ProgramType,
-  Ref,
-  Sequence,
-  Step,
-  StepOp,
+import {
+  type CgroupDecl,
+  type DevRef,
+  QUERY_ARRAY_NAMES,
+  type QueryArrayName,
+  type DeviceDecl,
+  type DeviceKind,
+  type Expect,
+  type ProgramDecl,
+  type ProgramType,
+  type Ref,
+  type Sequence,
+  type Step,
+  type StepOp,
 } from '../../contract/seq.js';
 
 /** A sequence file the parser rejects: bad input, naming the file and the JSON path. */
@@ -44,6 +47,8 @@ const MAX_DEPTH = 32;
  */
 const DEVICE_NAME = /^[\x21-\x7e]{1,15}$/;
 const OBJECT_NAME = /^[A-Za-z0-9_]{1,15}$/;
+/** Cgroup names: a directory name the agent can carry and a shell needs no quotes for. */
+const CGROUP_NAME = /^[A-Za-z0-9_-]{1,15}$/;
 /** What mprog-seq/1 means by an absent field (the writer in fuzz/seqjson.ts leaves these out). */
 export const SEQ_DEFAULTS = {
   deviceKind: 'veth' as DeviceKind,
@@ -53,26 +58,30 @@ export const SEQ_DEFAULTS = {
 };
 
 const DEVICE_KINDS: readonly DeviceKind[] = ['veth', 'netkit'];
-const PROGRAM_TYPES: readonly ProgramType[] = ['sched_cls', 'xdp', 'cgroup_skb'];
+const PROGRAM_TYPES: readonly ProgramType[] = ['sched_cls', 'xdp', 'cgroup_skb', 'cgroup_sockopt'];
+/** The attach types a cgroup_sockopt program can be loaded for. */
+const SOCKOPT_ATTACH_TYPES = ['cgroup_getsockopt', 'cgroup_setsockopt'];
 
 /** Which fields each op takes (besides `op`, `expect`, `comment`), and which of them it needs. */
 const OP_FIELDS: Record<StepOp, { required: string[]; optional: string[] }> = {
-  prog_attach: { required: ['prog', 'dev', 'attach_type'], optional: ['flags', 'relative', 'replace', 'expected_revision'] },
-  prog_detach: { required: ['dev', 'attach_type'], optional: ['prog', 'flags', 'relative', 'expected_revision'] },
-  link_create: { required: ['link', 'prog', 'dev', 'attach_type'], optional: ['flags', 'relative', 'expected_revision'] },
+  prog_attach: { required: ['prog', 'attach_type'], optional: ['dev', 'cgroup', 'flags', 'relative', 'replace', 'expected_revision'] },
+  prog_detach: { required: ['attach_type'], optional: ['dev', 'cgroup', 'prog', 'flags', 'relative', 'expected_revision'] },
+  link_create: { required: ['link', 'prog', 'attach_type'], optional: ['dev', 'cgroup', 'flags', 'relative', 'expected_revision'] },
   link_update: { required: ['link', 'prog'], optional: ['old_prog', 'flags'] },
   link_detach: { required: ['link'], optional: [] },
   link_close: { required: ['link'], optional: [] },
   link_info: { required: ['link'], optional: [] },
   prog_close: { required: ['prog'], optional: [] },
-  query: { required: ['dev', 'attach_type'], optional: ['count', 'query_flags', 'attach_flags'] },
+  query: { required: ['attach_type'], optional: ['dev', 'cgroup', 'count', 'query_flags', 'attach_flags', 'arrays'] },
   dev_create: { required: ['name'], optional: ['kind', 'peer'] },
   dev_delete: { required: ['dev'], optional: [] },
+  cgroup_create: { required: ['name'], optional: ['parent'] },
+  cgroup_delete: { required: ['cgroup'], optional: [] },
 };
 
 const EXPECT_FIELDS = ['ok', 'errno', 'query', 'link_info'];
 const QUERY_FIELDS = ['count', 'revision', 'attach_flags', 'prog_ids', 'link_ids', 'prog_attach_flags', 'link_attach_flags'];
-const LINK_INFO_FIELDS = ['prog', 'dev', 'attach_type'];
+const LINK_INFO_FIELDS = ['prog', 'dev', 'cgroup', 'attach_type'];
 
 /** One file's parse: names seen so far, so references can be checked in one pass at the end. */
 class Parser {
@@ -80,6 +89,8 @@ class Parser {
   private readonly deviceNames = new Set<string>(['lo']);
   private readonly pendingRefs: { name: string; path: string; kinds: ('program' | 'link')[] }[] = [];
   private readonly pendingDevs: { name: string; path: string }[] = [];
+  private readonly cgroupNames = new Set<string>();
+  private readonly pendingCgroups: { name: string; path: string }[] = [];
 
   constructor(private readonly file: string) {}
 
@@ -140,7 +151,58 @@ class Parser {
 
   declareDevice(name: string, path: string): void {
     if (this.deviceNames.has(name)) this.fail(path, `duplicate device name "${name}"`);
+    if (this.cgroupNames.has(name)) this.fail(path, `"${name}" is a cgroup (devices and cgroups share one namespace)`);
     this.deviceNames.add(name);
+  }
+
+  cgroupName(value: Json | undefined, path: string): string {
+    const name = this.string(value, path);
+    if (!CGROUP_NAME.test(name)) this.fail(path, `${JSON.stringify(name)} is not a valid cgroup name (1 to 15 characters of [A-Za-z0-9_-])`);
+    return name;
+  }
+
+  /** A cgroup name bound here; `redeclare`: cgroup_create may make a deleted cgroup again. */
+  declareCgroup(name: string, path: string, redeclare: boolean): void {
+    if (this.deviceNames.has(name)) this.fail(path, `"${name}" is a device (devices and cgroups share one namespace)`);
+    if (this.cgroupNames.has(name) && !redeclare) this.fail(path, `duplicate cgroup name "${name}"`);
+    this.cgroupNames.add(name);
+  }
+
+  /** The parent of a cgroup: one declared before it, or null for the sequence's root. */
+  cgroupParent(value: Json | undefined, path: string): string | null {
+    if (value === undefined) return null;
+    const parent = this.cgroupName(value, path);
+    if (!this.cgroupNames.has(parent)) this.fail(path, `"${parent}" is not a cgroup declared before`);
+    return parent;
+  }
+
+  cgroup(value: Json | undefined, path: string): CgroupDecl {
+    if (typeof value === 'string') return this.cgroup({ name: value }, path);
+    const obj = this.object(value, path);
+    this.keys(obj, path, ['name', 'parent']);
+    const name = this.cgroupName(obj.name, `${path}.name`);
+    const parent = this.cgroupParent(obj.parent, `${path}.parent`);
+    if (parent === name) this.fail(`${path}.parent`, 'a cgroup cannot be its own parent');
+    this.declareCgroup(name, `${path}.name`, false);
+    return { name, parent };
+  }
+
+  /** A cgroup operand: a cgroup name (checked at the end: declared anywhere) or { "fd": N }. */
+  cgroupRef(value: Json | undefined, path: string): DevRef {
+    if (typeof value === 'string') {
+      this.pendingCgroups.push({ name: this.cgroupName(value, path), path });
+      return { cgroup: value };
+    }
+    const obj = this.object(value, path);
+    this.keys(obj, path, ['fd']);
+    return { cgroupFd: this.integer(obj.fd, `${path}.fd`) };
+  }
+
+  /** The attach target of a step: exactly one of `dev` and `cgroup`. */
+  target(obj: JsonObject, path: string): DevRef {
+    if (obj.dev === undefined && obj.cgroup === undefined) this.fail(`${path}.dev`, 'missing (the step needs a target: "dev" or "cgroup")');
+    if (obj.dev !== undefined && obj.cgroup !== undefined) this.fail(`${path}.cgroup`, 'a step names one target: "dev" or "cgroup", not both');
+    return obj.dev !== undefined ? this.devRef(obj.dev, `${path}.dev`) : this.cgroupRef(obj.cgroup, `${path}.cgroup`);
   }
 
   /** A name that must be declared (anywhere in the file) as one of `kinds`. */
@@ -158,6 +220,9 @@ class Parser {
     }
     for (const { name, path } of this.pendingDevs) {
       if (!this.deviceNames.has(name)) this.fail(path, `"${name}" is not a declared device`);
+    }
+    for (const { name, path } of this.pendingCgroups) {
+      if (!this.cgroupNames.has(name)) this.fail(path, `"${name}" is not a declared cgroup`);
     }
   }
 
@@ -182,11 +247,23 @@ class Parser {
   program(value: Json | undefined, path: string): ProgramDecl {
     if (typeof value === 'string') return this.program({ name: value }, path);
     const obj = this.object(value, path);
-    this.keys(obj, path, ['name', 'type']);
+    this.keys(obj, path, ['name', 'type', 'expected_attach_type']);
     const name = this.objectName(obj.name, `${path}.name`);
     const type = obj.type === undefined ? SEQ_DEFAULTS.programType : this.oneOf(obj.type, `${path}.type`, PROGRAM_TYPES);
     this.declare(name, 'program', `${path}.name`);
-    return { name, type };
+    const expected = this.expectedAttachType(obj.expected_attach_type, type, `${path}.expected_attach_type`);
+    return { name, type, ...(type === 'cgroup_sockopt' && { expected_attach_type: expected }) };
+  }
+
+  /** cgroup_sockopt's expected_attach_type (a name of its two, or an integer); the others take none. */
+  expectedAttachType(value: Json | undefined, type: ProgramType, path: string): number {
+    if (type !== 'cgroup_sockopt') {
+      if (value !== undefined) this.fail(path, 'only cgroup_sockopt programs take an expected_attach_type');
+      return 0;
+    }
+    if (value === undefined) return BPF_CGROUP_GETSOCKOPT;
+    if (typeof value === 'number') return this.integer(value, path);
+    return ATTACH_TYPE_NAMES[this.oneOf(value, path, SOCKOPT_ATTACH_TYPES)]!;
   }
 
   oneOf<T extends string>(value: Json | undefined, path: string, choices: readonly T[]): T {
@@ -229,6 +306,34 @@ class Parser {
       flags |= bit;
     });
     return flags >>> 0;
+  }
+
+  /** query_flags: one integer, or an array of flag names (BPF_F_QUERY_EFFECTIVE) and integers. */
+  queryFlags(value: Json | undefined, path: string): number {
+    if (value === undefined || typeof value === 'number') return this.optionalInteger(value, path, 0);
+    if (!Array.isArray(value)) this.fail(path, 'must be an integer or an array of flag names or integers');
+    let flags = 0;
+    value.forEach((flag, i) => {
+      if (typeof flag === 'number') {
+        flags |= this.integer(flag, `${path}[${i}]`);
+        return;
+      }
+      const name = this.string(flag, `${path}[${i}]`);
+      const bit = this.lookup(QUERY_FLAG_NAMES, name);
+      if (bit === undefined) this.fail(`${path}[${i}]`, `unknown query flag "${name}" (expected one of: ${Object.keys(QUERY_FLAG_NAMES).join(', ')}, or an integer)`);
+      flags |= bit;
+    });
+    return flags >>> 0;
+  }
+
+  /** A query's `arrays`: distinct names of the four arrays, in any order. */
+  queryArrays(value: Json, path: string): QueryArrayName[] {
+    if (!Array.isArray(value)) this.fail(path, `must be an array of: ${QUERY_ARRAY_NAMES.join(', ')}`);
+    const names = value.map((v, i) => this.oneOf(v, `${path}[${i}]`, QUERY_ARRAY_NAMES));
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) this.fail(`${path}[${i}]`, `"${n}" is named twice`);
+    });
+    return names;
   }
 
   ref(value: Json | undefined, path: string): Ref | null {
@@ -274,7 +379,7 @@ class Parser {
     if (obj.link_info !== undefined) {
       const li = this.object(obj.link_info, `${path}.link_info`);
       this.keys(li, `${path}.link_info`, LINK_INFO_FIELDS);
-      for (const key of ['prog', 'dev'] as const) {
+      for (const key of ['prog', 'dev', 'cgroup'] as const) {
         if (li[key] !== undefined && li[key] !== null) this.string(li[key], `${path}.link_info.${key}`);
       }
       if (li.attach_type !== undefined && typeof li.attach_type !== 'string') this.integer(li.attach_type, `${path}.link_info.attach_type`);
@@ -301,7 +406,7 @@ class Parser {
     const prog = (key: string) => this.reference(obj[key], at(key), ['program']);
     const link = (key: string) => this.reference(obj[key], at(key), ['link']);
     const mprog = () => ({
-      dev: this.devRef(obj.dev, at('dev')),
+      dev: this.target(obj, path),
       attach_type: this.attachType(obj.attach_type, at('attach_type')),
       flags: this.flags(obj.flags, at('flags')),
       relative: this.ref(obj.relative, at('relative')),
@@ -334,11 +439,12 @@ class Parser {
         return {
           step: {
             op: 'query',
-            dev: this.devRef(obj.dev, at('dev')),
+            dev: this.target(obj, path),
             attach_type: this.attachType(obj.attach_type, at('attach_type')),
             count: this.optionalInteger(obj.count, at('count'), SEQ_DEFAULTS.queryCount),
-            query_flags: this.optionalInteger(obj.query_flags, at('query_flags'), 0),
+            query_flags: this.queryFlags(obj.query_flags, at('query_flags')),
             attach_flags: this.optionalInteger(obj.attach_flags, at('attach_flags'), 0),
+            ...(obj.arrays !== undefined && { arrays: this.queryArrays(obj.arrays, at('arrays')) }),
           },
           expect,
         };
@@ -351,12 +457,24 @@ class Parser {
         this.pendingDevs.push({ name: dev, path: at('dev') });
         return { step: { op: 'dev_delete', dev }, expect };
       }
+      case 'cgroup_create': {
+        const name = this.cgroupName(obj.name, at('name'));
+        const parent = this.cgroupParent(obj.parent, at('parent'));
+        if (parent === name) this.fail(at('parent'), 'a cgroup cannot be its own parent');
+        this.declareCgroup(name, at('name'), true);
+        return { step: { op: 'cgroup_create', name, parent }, expect };
+      }
+      case 'cgroup_delete': {
+        const cgroup = this.cgroupName(obj.cgroup, at('cgroup'));
+        this.pendingCgroups.push({ name: cgroup, path: at('cgroup') });
+        return { step: { op: 'cgroup_delete', cgroup }, expect };
+      }
     }
   }
 
   sequence(value: Json): Sequence {
     const root = this.object(value, '$');
-    this.keys(root, '$', ['format', 'name', 'description', 'devices', 'programs', 'steps']);
+    this.keys(root, '$', ['format', 'name', 'description', 'devices', 'cgroups', 'programs', 'steps']);
     if (root.format !== 'mprog-seq/1') this.fail('$.format', `must be "mprog-seq/1"`);
     const name = this.string(root.name, '$.name');
     if (!name) this.fail('$.name', 'must not be empty');
@@ -368,6 +486,7 @@ class Parser {
       return v;
     };
     const devices = list('devices').map((d, i) => this.device(d, `$.devices[${i}]`));
+    const cgroups = list('cgroups').map((c, i) => this.cgroup(c, `$.cgroups[${i}]`));
     const programs = list('programs').map((p, i) => this.program(p, `$.programs[${i}]`));
     if (root.steps === undefined) this.fail('$.steps', 'missing');
     const links: string[] = [];
@@ -379,6 +498,7 @@ class Parser {
       ...(description !== undefined && { description }),
       file: this.file,
       devices,
+      ...(cgroups.length > 0 && { cgroups }),
       programs,
       steps: parsed.map((p) => p.step),
       expects: parsed.map((p) => p.expect),

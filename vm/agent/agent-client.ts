@@ -7,7 +7,8 @@ import { BPF_TCX_INGRESS } from '../../emulator/uapi.js';
 import type { KernelWorld } from '../../emulator/world.js';
 import { LOOPBACK_IFINDEX, type RawSequenceResult, type Sequence } from '../../contract/seq.js';
 import { bpftoolEntries, crossCheck } from './agent-bpftool.js';
-import { checkInt, devIfindex, lower, objectIndex, parseOutside, parseResult, parseWorld } from './agent-codec.js';
+import { checkInt, devIfindex, lower, objectIndex, parseCgroupAncestor,
+  parseOutside, parseResult, parseWorld } from './agent-codec.js';
 import { DEFAULT_DEADLINE, type Deadline, TargetError } from '../../contract/target.js';
 
 const PROTOCOL_VERSION = 1;
@@ -294,9 +295,18 @@ export class AgentClient {
           ifindexOf.set(tok[0]!, ifindex);
           break;
         }
+        case 'G': {
+          // A cgroup made: its name and id (the inode number link_info reports).
+          if (tok.length !== 2 || !/^\d+$/.test(tok[1]!)) throw fail(`bad agent line "${line}"`);
+          (raw.cgroupNames ??= {})[Number(tok[1])] = tok[0]!;
+          break;
+        }
         case 'W':
           world = parseWorld(tok, raw.progIds) ?? undefined;
           if (!world) throw fail(`bad agent line "${line}"`);
+          break;
+        case 'C':
+          if (!world || !parseCgroupAncestor(world, tok)) throw fail(`bad agent line "${line}"`);
           break;
         case 'O':
           if (!world || !parseOutside(world, tok)) throw fail(`bad agent line "${line}"`);

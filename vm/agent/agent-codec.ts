@@ -2,8 +2,8 @@
 // the lines the agent reads, and the agent's reply lines read back into raw results and the
 // kernel's world. The session around it is agent-client.ts.
 
-import type { KernelWorld } from '../../emulator/world.js';
-import type { DevRef, RawLinkInfo, RawQuery, RawStepResult, Ref, Sequence, Step } from '../../contract/seq.js';
+import type { KernelWorld, OutsideCgroupList } from '../../emulator/world.js';
+import { type DevRef, QUERY_ARRAY_NAMES, type RawLinkInfo, type RawQuery, type RawStepResult, type Ref, type Sequence, type Step } from '../../contract/seq.js';
 import { TargetError } from '../../contract/target.js';
 
 // ---- lowering (PROTOCOL.md "One sequence") ----
@@ -18,24 +18,50 @@ export function objectIndex(seq: Sequence): Map<string, number> {
   return objects;
 }
 
+/** Cgroup indices: every cgroup name, declared ones first, then those cgroup_create steps make
+ * (the order the emulator numbers never-made names in, see CLOSED_CGROUP_FD_BASE). */
+export function cgroupIndex(seq: Sequence): Map<string, number> {
+  const names = new Map<string, number>();
+  for (const c of seq.cgroups ?? []) names.set(c.name, names.size);
+  for (const step of seq.steps) if (step.op === 'cgroup_create' && !names.has(step.name)) names.set(step.name, names.size);
+  return names;
+}
+
 export function lower(seq: Sequence, objects: Map<string, number>, bpftool: boolean): string[] {
+  const cgroups = cgroupIndex(seq);
   const lines = [`SEQ ${objects.size} ${seq.steps.length}${bpftool ? '' : ' nobpftool'}`];
   for (const d of seq.devices) lines.push(`DEV ${d.kind} ${word(seq, d.name)} ${word(seq, d.peer)}`);
-  seq.programs.forEach((p, i) => lines.push(`PROG ${i} ${p.type} ${word(seq, p.name)}`));
+  seq.programs.forEach((p, i) => lines.push(`PROG ${i} ${p.type} ${word(seq, p.name)}${p.expected_attach_type ? ` ${p.expected_attach_type}` : ''}`));
   seq.links.forEach((l, i) => lines.push(`LINK ${seq.programs.length + i} ${word(seq, l)}`));
-  seq.steps.forEach((step, i) => lines.push(`STEP ${i} ${step.op}${lowerStep(seq, i, step, objects)}`));
+  const declared = new Map((seq.cgroups ?? []).map((c) => [c.name, c.parent]));
+  for (const [name, c] of cgroups) {
+    const parent = declared.get(name);
+    lines.push(`CGROUP ${c} ${word(seq, name)} ${parent ? cgroups.get(parent)! : '-'} ${declared.has(name) ? 1 : 0}`);
+  }
+  seq.steps.forEach((step, i) => lines.push(`STEP ${i} ${step.op}${lowerStep(seq, i, step, objects, cgroups)}`));
   lines.push('END');
   return lines;
 }
 
-function lowerStep(seq: Sequence, i: number, step: Step, objects: Map<string, number>): string {
+/** A query's `arrays` as the agent's bit mask: 1 prog_ids, 2 prog_attach_flags, 4 link_ids, 8 link_attach_flags. */
+export function arraysMask(arrays: readonly string[] | undefined): number {
+  return (arrays ?? QUERY_ARRAY_NAMES).reduce((m, a) => m | (1 << QUERY_ARRAY_NAMES.indexOf(a as (typeof QUERY_ARRAY_NAMES)[number])), 0);
+}
+
+function lowerStep(seq: Sequence, i: number, step: Step, objects: Map<string, number>, cgroups: Map<string, number>): string {
   const obj = (name: string): number => {
     const o = objects.get(name);
     if (o === undefined) throw new TargetError('harness-fault', `${seq.file}: step ${i}: no program or link named "${name}"`);
     return o;
   };
   const n = (v: number, what: string): string => checkInt(v, `${seq.file}: step ${i}: ${what}`);
-  const dev = (d: DevRef): string => ('name' in d ? `n:${word(seq, d.name)}` : `i:${n(d.ifindex, 'ifindex')}`);
+  const cg = (name: string): string => String(cgroups.get(name)!);
+  // The target: `dev=` for a device (or any raw number), `cg=` for a cgroup name.
+  const target = (d: DevRef): string => {
+    if ('name' in d) return `dev=n:${word(seq, d.name)}`;
+    if ('cgroup' in d) return `cg=${cg(d.cgroup)}`;
+    return `dev=i:${n('ifindex' in d ? d.ifindex : d.cgroupFd, 'target')}`;
+  };
   const ref = (r: Ref): string =>
     'fd' in r ? `f:${obj(r.fd)}` : 'id' in r ? `d:${obj(r.id)}` : `v:${n(r.value, 'value')}`;
   const kv: string[] = [];
@@ -47,7 +73,7 @@ function lowerStep(seq: Sequence, i: number, step: Step, objects: Map<string, nu
     case 'link_create':
       if (step.op === 'link_create') add('link', String(obj(step.link)));
       if (step.prog !== null) add('prog', String(obj(step.prog)));
-      add('dev', dev(step.dev));
+      kv.push(target(step.dev));
       add('type', n(step.attach_type, 'attach_type'));
       add('flags', n(step.flags, 'flags'));
       if (step.relative) add('rel', ref(step.relative));
@@ -69,11 +95,12 @@ function lowerStep(seq: Sequence, i: number, step: Step, objects: Map<string, nu
       add('prog', String(obj(step.prog)));
       break;
     case 'query':
-      add('dev', dev(step.dev));
+      kv.push(target(step.dev));
       add('type', n(step.attach_type, 'attach_type'));
       add('count', n(step.count, 'count'));
       add('qflags', n(step.query_flags, 'query_flags'));
       add('aflags', n(step.attach_flags, 'attach_flags'));
+      if (step.arrays) add('arrays', String(arraysMask(step.arrays)));
       break;
     case 'dev_create':
       add('name', word(seq, step.name));
@@ -82,6 +109,13 @@ function lowerStep(seq: Sequence, i: number, step: Step, objects: Map<string, nu
       break;
     case 'dev_delete':
       add('dev', `n:${word(seq, step.dev)}`);
+      break;
+    case 'cgroup_create':
+      add('cg', cg(step.name));
+      if (step.parent !== null) add('parent', cg(step.parent));
+      break;
+    case 'cgroup_delete':
+      add('cg', cg(step.cgroup));
       break;
   }
   return kv.map((t) => ` ${t}`).join('');
@@ -153,7 +187,9 @@ export function parseResult(
     result.query = query;
   }
   if (step.op === 'link_info' && ret >= 0) {
-    const info: RawLinkInfo = { prog_id: num('prog'), ifindex: num('ifindex'), attach_type: num('atype') };
+    const info: RawLinkInfo = kv.has('cgid')
+      ? { prog_id: num('prog'), cgroup_id: num('cgid'), attach_type: num('atype') }
+      : { prog_id: num('prog'), ifindex: num('ifindex'), attach_type: num('atype') };
     result.link_info = info;
   }
   return { step: result, linkId };
@@ -161,7 +197,8 @@ export function parseResult(
 
 /** The ifindex a query addressed: a name resolves as the agent did (missing → 0x7fffffff). */
 export function devIfindex(dev: DevRef, ifindexOf: Map<string, number>): number {
-  return 'name' in dev ? (ifindexOf.get(dev.name) ?? 0x7fffffff) : dev.ifindex;
+  if ('name' in dev) return ifindexOf.get(dev.name) ?? 0x7fffffff;
+  return 'ifindex' in dev ? dev.ifindex : 0; // a cgroup has no ifindex
 }
 
 
@@ -170,7 +207,23 @@ export function parseWorld(tok: string[], progIds: Record<string, number>): Kern
   const kv = keyValues(tok);
   if (!/^\d+$/.test(kv.get('next_link') ?? '') || !/^[01]$/.test(kv.get('netkit') ?? '') || !/^\d+(,\d+)*$/.test(kv.get('fds') ?? '')) return null;
   const fds = kv.get('fds')!.split(',').map(Number);
-  return { progIds, nextLinkId: Number(kv.get('next_link')), linkIds: {}, progs: [], links: [], fds, netkit: kv.get('netkit') === '1' };
+  const world: KernelWorld = { progIds, nextLinkId: Number(kv.get('next_link')), linkIds: {}, progs: [], links: [], fds, netkit: kv.get('netkit') === '1' };
+  if (kv.has('cgdepth')) {
+    if (!/^\d+$/.test(kv.get('cgdepth')!)) return null;
+    world.cgroupAncestors = Array.from({ length: Number(kv.get('cgdepth')) }, () => []);
+  }
+  return world;
+}
+
+/** Adds a `C` line's list (a cgroup above the sequence's root) to `world`; false when malformed. */
+export function parseCgroupAncestor(world: KernelWorld, tok: string[]): boolean {
+  const [depth, type, flags, ids] = tok;
+  if (tok.length !== 4 || ![depth, type, flags].every((n) => /^\d+$/.test(n!)) || !/^(-|\d+(,\d+)*)$/.test(ids!)) return false;
+  const level = world.cgroupAncestors?.[Number(depth)];
+  if (!level) return false;
+  const list: OutsideCgroupList = { attachType: Number(type), flags: Number(flags), progIds: ids === '-' ? [] : ids!.split(',').map(Number) };
+  level.push(list);
+  return true;
 }
 
 /** Adds an `O` line's object to `world`; false when the line is malformed. */

@@ -217,7 +217,9 @@ static int read_line(struct lineio *in, char *out)
 enum op {
 	OP_PROG_ATTACH, OP_PROG_DETACH, OP_LINK_CREATE, OP_LINK_UPDATE, OP_LINK_DETACH,
 	OP_LINK_CLOSE, OP_PROG_CLOSE, OP_LINK_INFO, OP_QUERY, OP_DEV_CREATE, OP_DEV_DELETE,
+	OP_CGROUP_CREATE, OP_CGROUP_DELETE,
 };
+#define OP_LAST OP_CGROUP_DELETE
 
 static const char *const op_names[] = {
 	[OP_PROG_ATTACH] = "prog_attach", [OP_PROG_DETACH] = "prog_detach",
@@ -225,11 +227,13 @@ static const char *const op_names[] = {
 	[OP_LINK_DETACH] = "link_detach", [OP_LINK_CLOSE] = "link_close",
 	[OP_PROG_CLOSE] = "prog_close", [OP_LINK_INFO] = "link_info", [OP_QUERY] = "query",
 	[OP_DEV_CREATE] = "dev_create", [OP_DEV_DELETE] = "dev_delete",
+	[OP_CGROUP_CREATE] = "cgroup_create", [OP_CGROUP_DELETE] = "cgroup_delete",
 };
 
 struct object {
 	int is_link;
 	uint32_t prog_type;
+	uint32_t expected_attach_type; /* at load; 0: none */
 	char name[NAME_LEN];
 	int fd; /* -1: closed or never opened */
 	uint32_t id; /* 0 until known */
@@ -252,6 +256,8 @@ struct dev_ref {
 struct step {
 	enum op op;
 	int prog, link, old; /* object indices, -1: absent */
+	int cg, parent; /* cgroup indices, -1: absent (cg: the target is dev; parent: the sequence's root) */
+	uint32_t arrays; /* query arrays passed: 1 prog_ids, 2 prog_attach_flags, 4 link_ids, 8 link_attach_flags */
 	struct dev_ref dev;
 	uint32_t type, flags, count, qflags, aflags;
 	struct ref rel, rep;
@@ -263,8 +269,18 @@ struct device {
 	char kind[8], name[NAME_LEN], peer[NAME_LEN];
 };
 
+/* A cgroup name of the sequence: made at setup (declared) or by cgroup_create. */
+struct cgroup_name {
+	char name[NAME_LEN];
+	int parent;   /* cgroup index of a declared cgroup's parent, -1: the sequence's root */
+	int declared; /* made before step 0 */
+	int fd;       /* its directory, -1 until made; kept open after rmdir, as a model of the fd table says */
+	char path[PATH_MAX];
+};
+
 struct sequence {
-	int n_objects, n_steps, n_devices;
+	int n_objects, n_steps, n_devices, n_cgroups;
+	struct cgroup_name *cgroups;
 	struct object *objects;
 	struct step *steps;
 	struct device *devices;
@@ -385,6 +401,8 @@ static int parse_prog_type(const char *v, uint32_t *out)
 		*out = BPF_PROG_TYPE_XDP;
 	else if (strcmp(v, "cgroup_skb") == 0)
 		*out = BPF_PROG_TYPE_CGROUP_SKB;
+	else if (strcmp(v, "cgroup_sockopt") == 0)
+		*out = BPF_PROG_TYPE_CGROUP_SOCKOPT;
 	else
 		return -1;
 	return 0;
@@ -406,8 +424,24 @@ static int tokenize(char *line, char **tok)
 	return n;
 }
 
+static int parse_cgroup_index(const struct sequence *s, const char *v, int *out)
+{
+	uint32_t c;
+
+	if (parse_u32(v, &c) || c >= (uint32_t)s->n_cgroups)
+		return -1;
+	*out = (int)c;
+	return 0;
+}
+
 static int parse_step_key(struct sequence *s, struct step *st, const char *key, const char *v)
 {
+	if (!strcmp(key, "cg"))
+		return parse_cgroup_index(s, v, &st->cg);
+	if (!strcmp(key, "parent"))
+		return parse_cgroup_index(s, v, &st->parent);
+	if (!strcmp(key, "arrays"))
+		return parse_u32(v, &st->arrays) || st->arrays > 15 ? -1 : 0;
 	if (!strcmp(key, "prog"))
 		return parse_obj(s, v, &st->prog);
 	if (!strcmp(key, "link"))
@@ -459,11 +493,35 @@ static const char *step_missing(const struct step *st)
 		return !st->name[0] ? "name=" : !st->kind[0] ? "kind=" : !st->peer[0] ? "peer=" : NULL;
 	case OP_DEV_DELETE:
 		return !st->dev.by_name ? "dev=n:<name>" : NULL;
+	case OP_CGROUP_CREATE:
+	case OP_CGROUP_DELETE:
+		return st->cg < 0 ? "cg=" : NULL;
 	case OP_PROG_DETACH:
 	case OP_QUERY:
 		return NULL;
 	}
 	return NULL;
+}
+
+/* CGROUP <c> <name> <parent|-> <declared>: the cgroup names, in index order, before the steps. */
+static void parse_cgroup_line(struct sequence *s, char **tok, int ntok)
+{
+	struct cgroup_name c = { .parent = -1, .fd = -1 }, *nc;
+	uint32_t index, declared;
+
+	if (ntok != 5 || parse_u32(tok[1], &index) || index != (uint32_t)s->n_cgroups || parse_name(tok[2], c.name) ||
+	    (strcmp(tok[3], "-") && parse_cgroup_index(s, tok[3], &c.parent)) || parse_u32(tok[4], &declared) || declared > 1) {
+		seq_error(s, "bad CGROUP line");
+		return;
+	}
+	c.declared = (int)declared;
+	nc = realloc(s->cgroups, (size_t)(s->n_cgroups + 1) * sizeof(*nc));
+	if (!nc) {
+		seq_error(s, "out of memory");
+		return;
+	}
+	s->cgroups = nc;
+	s->cgroups[s->n_cgroups++] = c;
 }
 
 static void parse_step(struct sequence *s, char **tok, int ntok)
@@ -478,11 +536,11 @@ static void parse_step(struct sequence *s, char **tok, int ntok)
 		return;
 	}
 	st = &s->steps[i];
-	*st = (struct step){ .prog = -1, .link = -1, .old = -1 };
-	for (t = 0; t <= OP_DEV_DELETE; t++)
+	*st = (struct step){ .prog = -1, .link = -1, .old = -1, .cg = -1, .parent = -1, .arrays = 15 };
+	for (t = 0; t <= OP_LAST; t++)
 		if (!strcmp(tok[2], op_names[t]))
 			break;
-	if (t > OP_DEV_DELETE) {
+	if (t > OP_LAST) {
 		seq_error(s, "step %u: unknown op %s", i, tok[2]);
 		return;
 	}
@@ -563,15 +621,18 @@ static int read_sequence(struct lineio *in, char **head, int nhead, struct seque
 			int is_link = tok[0][0] == 'L', obj;
 			struct object *o;
 
-			if (ntok != (is_link ? 3 : 4) || parse_obj(s, tok[1], &obj)) {
+			if ((is_link ? ntok != 3 : ntok != 4 && ntok != 5) || parse_obj(s, tok[1], &obj)) {
 				seq_error(s, "bad %s line", tok[0]);
 				continue;
 			}
 			o = &s->objects[obj];
 			o->is_link = is_link;
 			if (parse_name(tok[is_link ? 2 : 3], o->name) ||
-			    (!is_link && parse_prog_type(tok[2], &o->prog_type)))
+			    (!is_link && parse_prog_type(tok[2], &o->prog_type)) ||
+			    (!is_link && ntok == 5 && parse_u32(tok[4], &o->expected_attach_type)))
 				seq_error(s, "bad %s line for object %d", tok[0], obj);
+		} else if (!strcmp(tok[0], "CGROUP")) {
+			parse_cgroup_line(s, tok, ntok);
 		} else if (!strcmp(tok[0], "STEP")) {
 			parse_step(s, tok, ntok);
 		} else {
@@ -591,6 +652,7 @@ static int read_sequence(struct lineio *in, char **head, int nhead, struct seque
 
 static void free_sequence(struct sequence *s)
 {
+	free(s->cgroups);
 	free(s->objects);
 	free(s->steps);
 	free(s->devices);
@@ -623,6 +685,151 @@ static uint32_t ref_value(const struct sequence *s, const struct ref *r)
 static uint32_t dev_of(const struct dev_ref *d)
 {
 	return d->by_name ? dev_index(d->name) : d->ifindex;
+}
+
+/* ---- cgroups (PROTOCOL.md "Cgroups"): a private root per sequence, below it its cgroups ---- */
+
+/* A cgroup name whose cgroup was never made: a number no fd has. */
+#define CLOSED_CGROUP_FD_BASE 2000000u
+
+/* Why cgroup2 could not be mounted (main), or empty. */
+static char cgroup_error[128];
+/* This sequence's private root, <cgroup2_dir>/mprog-seq-<pid>; empty until made. */
+static char cgroup_root[PATH_MAX];
+
+__attribute__((format(printf, 1, 2), noreturn)) static void child_fail(const char *fmt, ...);
+
+static void cgroup_root_of(pid_t pid, char *out, size_t len)
+{
+	snprintf(out, len, "%s/mprog-seq-%d", cgroup2_dir, (int)pid);
+}
+
+/* The attach target of a step: a cgroup's fd (a number no fd has for one never made), or a device. */
+static uint32_t target_of(const struct sequence *s, const struct step *st)
+{
+	if (st->cg < 0)
+		return dev_of(&st->dev);
+	return s->cgroups[st->cg].fd >= 0 ? (uint32_t)s->cgroups[st->cg].fd : CLOSED_CGROUP_FD_BASE + (uint32_t)st->cg;
+}
+
+/* mkdir and open of cgroup c under cgroup `parent` (-1: the root); a parent never made has no
+ * directory (ENOENT). An fd the name had before stays open. 0 or -errno. */
+static int cgroup_make(struct sequence *s, int c, int parent)
+{
+	struct cgroup_name *cg = &s->cgroups[c];
+	char path[PATH_MAX];
+	int fd;
+
+	if (parent >= 0 && s->cgroups[parent].fd < 0)
+		return -ENOENT;
+	if (snprintf(path, sizeof(path), "%s/%s", parent < 0 ? cgroup_root : s->cgroups[parent].path, cg->name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (mkdir(path, 0755) < 0)
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	cg->fd = fd;
+	strcpy(cg->path, path);
+	return 0;
+}
+
+static void reply_cgroup(const struct cgroup_name *cg)
+{
+	reply("G %s %llu", cg->name, (unsigned long long)cgroup_id_of(cg->fd));
+}
+
+/* rmdir of cgroup c, then the wait until the kernel has released its programs and links (it does
+ * so asynchronously): no later step's answer depends on timing. Its fd stays open. */
+static int cgroup_unmake(struct sequence *s, int c)
+{
+	struct cgroup_name *cg = &s->cgroups[c];
+	int ret;
+
+	if (cg->fd < 0)
+		return -ENOENT;
+	if (rmdir(cg->path) < 0)
+		return -errno;
+	ret = cgroup_wait_released(cgroup_root);
+	if (ret)
+		child_fail("waiting for the kernel to release cgroup %s: %s", cg->name, strerror(-ret));
+	return 0;
+}
+
+/* The private root and the declared cgroups, after the programs (their fds come next). A kernel
+ * whose cgroup query writes no revision has no cgroup mprog API: the sequence is unsupported. */
+static void child_cgroups(struct sequence *s)
+{
+	int fd, api;
+
+	if (!s->n_cgroups)
+		return;
+	if (!cgroup2_dir[0])
+		child_fail("unsupported: no cgroup v2 here (%s)", cgroup_error);
+	cgroup_root_of(getpid(), cgroup_root, sizeof(cgroup_root));
+	cgroup_remove_tree(cgroup_root); /* left by an agent that died with this pid */
+	if (mkdir(cgroup_root, 0755) < 0) {
+		int err = errno;
+
+		cgroup_root[0] = 0;
+		child_fail("mkdir %s/mprog-seq-%d: %s", cgroup2_dir, (int)getpid(), strerror(err));
+	}
+	fd = open(cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	api = fd >= 0 && cgroup_mprog_api(fd);
+	if (fd >= 0)
+		close(fd);
+	if (!api)
+		child_fail("unsupported: this kernel's cgroup attach points have no mprog API (their query writes no "
+			   "revision; it came with Linux 6.17 and 6.12.110)");
+	for (int c = 0; c < s->n_cgroups; c++) {
+		int ret;
+
+		if (!s->cgroups[c].declared)
+			continue;
+		ret = cgroup_make(s, c, s->cgroups[c].parent);
+		if (ret)
+			child_fail("creating cgroup %s: %s", s->cgroups[c].name, strerror(-ret));
+		reply_cgroup(&s->cgroups[c]);
+	}
+}
+
+/* The cgroup attach types (to_cgroup_bpf_attach_type()), whose lists the world reports. */
+static const uint32_t cgroup_attach_types[] = { 0, 1, 2, 3, 6, 8, 9, 10, 11, 12, 13, 14, 15, 18,
+						19, 20, 21, 22, 29, 30, 31, 32, 34, 49, 50, 51, 52, 53 };
+
+/* C lines: the programs the cgroup above the sequence's root holds (the hierarchy's root, the only
+ * ancestor; a kernel that does not know a type answers EINVAL for it). */
+static void reply_cgroup_ancestors(void)
+{
+	int fd = open(cgroup2_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	for (size_t t = 0; fd >= 0 && t < sizeof(cgroup_attach_types) / sizeof(cgroup_attach_types[0]); t++) {
+		static uint32_t ids[64];
+		struct attr_prog_query a = { .target_ifindex = (uint32_t)fd, .attach_type = cgroup_attach_types[t],
+					     .count = 64, .prog_ids = ptr(ids) };
+		struct sbuf sb = { 0 };
+
+		if (sys_bpf(BPF_PROG_QUERY, &a, sizeof(a)) != 0 || a.count == 0)
+			continue;
+		sb_printf(&sb, "C 0 %u %u ", a.attach_type, a.attach_flags);
+		for (uint32_t i = 0; i < a.count && i < 64; i++)
+			sb_printf(&sb, "%s%u", i ? "," : "", ids[i]);
+		sb_send(&sb);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The sequence's cgroups go (deepest first), the kernel releases their programs and links, then
+ * the root goes: nothing of the sequence is left attached when the next one looks. */
+static void cgroup_teardown(void)
+{
+	if (!cgroup_root[0])
+		return;
+	cgroup_remove_below(cgroup_root);
+	cgroup_wait_released(cgroup_root);
+	rmdir(cgroup_root);
+	cgroup_root[0] = 0;
 }
 
 static void reply_devices(const char *name, const char *peer)
@@ -820,12 +1027,37 @@ static int bpftool_scan(void)
  * batch line cannot carry: bpftool cuts a line at '#' and reads quotes and backslashes), or "-"
  * when bpftool fails.
  */
+static void bpftool_command(int step, const char *cmd, int len);
+
 static void reply_bpftool(int step, const struct dev_ref *dev)
 {
-	char cmd[IF_NAMESIZE + 16], buf[4096], name_buf[IF_NAMESIZE];
+	char cmd[IF_NAMESIZE + 16], name_buf[IF_NAMESIZE];
 	const char *name = dev->by_name ? dev->name : if_indextoname(dev->ifindex, name_buf);
 	int len = !name || strpbrk(name, "#'\"\\") ? snprintf(cmd, sizeof(cmd), "net show\n")
 						    : snprintf(cmd, sizeof(cmd), "net show dev %s\n", name);
+
+	bpftool_command(step, cmd, len);
+}
+
+/* bpftool's element for `cgroup show <the queried cgroup> [effective]`; "-" for a raw target fd
+ * or a cgroup never made. */
+static void reply_bpftool_cgroup(int step, const struct sequence *s, const struct step *st)
+{
+	char cmd[PATH_MAX + 32];
+	int len;
+
+	if (st->cg < 0 || s->cgroups[st->cg].fd < 0) {
+		reply("B %d -", step);
+		return;
+	}
+	len = snprintf(cmd, sizeof(cmd), "cgroup show %s%s\n", s->cgroups[st->cg].path, st->qflags & 1 ? " effective" : "");
+	bpftool_command(step, cmd, len);
+}
+
+/* Feeds one batch command to bpftool and forwards its element as `B <step> <json>`. */
+static void bpftool_command(int step, const char *cmd, int len)
+{
+	char buf[4096];
 	ssize_t n;
 
 	if (bt.pid < 0 || write(bt.in, cmd, (size_t)len) != len) {
@@ -860,13 +1092,13 @@ static void reply_bpftool(int step, const struct dev_ref *dev)
 /* Query arrays: the kernel never writes more than the attached count (at most 64 per point). */
 #define QUERY_ARRAY_MAX 1024
 
-static void step_query(int i, const struct step *st)
+static void step_query(const struct sequence *s, int i, const struct step *st)
 {
 	uint32_t n = st->count < QUERY_ARRAY_MAX ? st->count : QUERY_ARRAY_MAX;
 	static uint32_t ids[QUERY_ARRAY_MAX], lids[QUERY_ARRAY_MAX], pfl[QUERY_ARRAY_MAX],
 		lfl[QUERY_ARRAY_MAX];
 	struct attr_prog_query a = {
-		.target_ifindex = dev_of(&st->dev),
+		.target_ifindex = target_of(s, st),
 		.attach_type = st->type,
 		.query_flags = st->qflags,
 		.attach_flags = st->aflags,
@@ -880,10 +1112,11 @@ static void step_query(int i, const struct step *st)
 		memset(lids, 0, n * sizeof(lids[0]));
 		memset(pfl, 0, n * sizeof(pfl[0]));
 		memset(lfl, 0, n * sizeof(lfl[0]));
-		a.prog_ids = ptr(ids);
-		a.link_ids = ptr(lids);
-		a.prog_attach_flags = ptr(pfl);
-		a.link_attach_flags = ptr(lfl);
+		/* The arrays the step names (all four unless it says otherwise). */
+		a.prog_ids = st->arrays & 1 ? ptr(ids) : 0;
+		a.prog_attach_flags = st->arrays & 2 ? ptr(pfl) : 0;
+		a.link_ids = st->arrays & 4 ? ptr(lids) : 0;
+		a.link_attach_flags = st->arrays & 8 ? ptr(lfl) : 0;
 	}
 	ret = sys_bpf(BPF_PROG_QUERY, &a, sizeof(a));
 	sb_printf(&sb, "R %d %ld", i, ret);
@@ -901,7 +1134,9 @@ static void step_query(int i, const struct step *st)
 	}
 	sb_send(&sb);
 	/* The host compares only a full answer (every attached entry written) with bpftool's. */
-	if (ret == 0 && a.count <= st->count)
+	if (ret == 0 && a.count <= st->count && (st->arrays & 1) && st->cg >= 0)
+		reply_bpftool_cgroup(i, s, st);
+	else if (ret == 0 && a.count <= st->count && (st->arrays & 1))
 		reply_bpftool(i, &st->dev);
 	else
 		reply("B %d -", i);
@@ -919,7 +1154,7 @@ static void run_step(struct sequence *s, int i)
 	case OP_PROG_ATTACH:
 	case OP_PROG_DETACH: {
 		struct attr_prog_attach a = {
-			.target_ifindex = dev_of(&st->dev),
+			.target_ifindex = target_of(s, st),
 			.attach_bpf_fd = fd_of(s, st->prog),
 			.attach_type = st->type,
 			.attach_flags = st->flags,
@@ -935,7 +1170,7 @@ static void run_step(struct sequence *s, int i)
 	case OP_LINK_CREATE: {
 		struct attr_link_create a = {
 			.prog_fd = fd_of(s, st->prog),
-			.target_ifindex = dev_of(&st->dev),
+			.target_ifindex = target_of(s, st),
 			.attach_type = st->type,
 			.flags = st->flags,
 			.relative = ref_value(s, &st->rel),
@@ -975,16 +1210,23 @@ static void run_step(struct sequence *s, int i)
 		reply("R %d %ld", i, ret);
 		return;
 	}
-	case OP_LINK_INFO:
-		ret = link_info((int)fd_of(s, st->link), &info);
+	case OP_LINK_INFO: {
+		struct link_info_cgroup any; /* a tcx / netkit link fills the link_info_net part of it */
+
+		ret = link_info_cg((int)fd_of(s, st->link), &any);
+		memcpy(&info, &any, sizeof(info));
 		if (ret)
 			reply("R %d %ld", i, ret);
+		else if (any.type == BPF_LINK_TYPE_CGROUP)
+			reply("R %d %ld prog=%u cgid=%llu atype=%u", i, ret, any.prog_id,
+			      (unsigned long long)any.cgroup_id, any.attach_type);
 		else
 			reply("R %d %ld prog=%u ifindex=%u atype=%u", i, ret, info.prog_id, info.ifindex,
 			      info.attach_type);
 		return;
+	}
 	case OP_QUERY:
-		step_query(i, st);
+		step_query(s, i, st);
 		return;
 	case OP_DEV_CREATE:
 		ret = dev_add(st->kind, st->name, st->peer);
@@ -994,6 +1236,15 @@ static void run_step(struct sequence *s, int i)
 		return;
 	case OP_DEV_DELETE:
 		reply("R %d %d", i, dev_del(dev_of(&st->dev)));
+		return;
+	case OP_CGROUP_CREATE:
+		ret = cgroup_make(s, st->cg, st->parent);
+		reply("R %d %ld", i, ret);
+		if (ret == 0)
+			reply_cgroup(&s->cgroups[st->cg]);
+		return;
+	case OP_CGROUP_DELETE:
+		reply("R %d %d", i, cgroup_unmake(s, st->cg));
 		return;
 	}
 }
@@ -1210,7 +1461,11 @@ static void reply_world(const struct sequence *s, uint32_t next_link_id)
 	sb_printf(&sb, "W next_link=%u netkit=%d fds=", next_link_id, netkit_built);
 	for (int i = 0; i < n; i++)
 		sb_printf(&sb, "%s%d", i ? "," : "", fds[i]);
+	if (s->n_cgroups)
+		sb_printf(&sb, " cgdepth=1");
 	sb_send(&sb);
+	if (s->n_cgroups)
+		reply_cgroup_ancestors();
 	for (uint32_t id = next_id(BPF_PROG_GET_NEXT_ID, 0); id; id = next_id(BPF_PROG_GET_NEXT_ID, id)) {
 		struct prog_info_head info = { 0 };
 		struct attr_info a = { .info_len = sizeof(info), .info = ptr(&info) };
@@ -1265,6 +1520,7 @@ static void child_fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	cgroup_teardown();
 	world_unlock();
 	reply("FAIL %s", msg);
 	flush_held();
@@ -1328,17 +1584,19 @@ static void child_sequence(struct sequence *s)
 
 		if (obj->is_link)
 			continue;
-		fd = prog_load(obj->prog_type, obj->name);
+		fd = prog_load_expected(obj->prog_type, obj->expected_attach_type, obj->name);
 		if (fd < 0)
 			child_fail("loading program %s: %s", obj->name, strerror(-fd));
 		obj->fd = fd;
 		obj->id = prog_id(fd);
 		reply("P %d %u", o, obj->id);
 	}
+	child_cgroups(s);
 	world_hold_ids(s);
 	reply_world(s, next_link_id);
 	for (int i = 0; i < s->n_steps; i++)
 		run_step(s, i);
+	cgroup_teardown();
 	world_unlock();
 	reply("DONE");
 	flush_held();
@@ -1459,8 +1717,15 @@ static void job_reap(struct job *job)
 			sb_printf(&job->answer, "FAIL waitpid: %s\n", strerror(errno));
 			return;
 		}
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status)) {
+		char root[PATH_MAX];
+
+		/* It could not remove its cgroups: what is left of them goes now. */
+		cgroup_root_of(job->pid, root, sizeof(root));
+		if (cgroup2_dir[0])
+			cgroup_remove_tree(root);
 		sb_printf(&job->answer, "FAIL sequence process killed by signal %d\n", WTERMSIG(status));
+	}
 	else if (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != CHILD_REPORTED)
 		sb_printf(&job->answer, "FAIL sequence process exited with status %d\n", WEXITSTATUS(status));
 }
@@ -1745,6 +2010,8 @@ int main(int argc, char **argv)
 	if (hold_keys)
 		hold_tcx_keys();
 	world_init();
+	if (cgroup2_setup() < 0) /* sequences with cgroups then answer "unsupported" */
+		snprintf(cgroup_error, sizeof(cgroup_error), "mounting cgroup2 in a private mount namespace: %s", strerror(errno));
 
 	reply("READY");
 	for (;;) {

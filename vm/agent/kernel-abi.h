@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The kernel ABI mprog's C programs speak: the bpf(2) commands of the mprog attach API and the
- * rtnetlink messages that make and delete device pairs. Defined here rather than taken from the
+ * The kernel ABI mprog's C programs speak: the bpf(2) commands of the mprog attach API, the
+ * rtnetlink messages that make and delete device pairs, and the cgroup v2 directories cgroup
+ * attach points are. Defined here rather than taken from the
  * linux uapi headers: the programs are built on machines whose headers may be older than the
  * kernels they talk to, and the layouts they need are fixed by the uapi (checked by the
  * _Static_asserts below).
@@ -12,8 +13,17 @@
 #ifndef MPROG_KERNEL_ABI_H
 #define MPROG_KERNEL_ABI_H
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -50,6 +60,7 @@ enum bpf_prog_type {
 	BPF_PROG_TYPE_SCHED_CLS = 3,
 	BPF_PROG_TYPE_XDP = 6,
 	BPF_PROG_TYPE_CGROUP_SKB = 8,
+	BPF_PROG_TYPE_CGROUP_SOCKOPT = 25,
 	BPF_PROG_TYPE_FLOW_DISSECTOR = 22,
 };
 
@@ -153,6 +164,18 @@ struct link_info_net { /* struct bpf_link_info with its tcx / netkit member (sam
 	uint32_t attach_type;
 };
 
+#define BPF_LINK_TYPE_CGROUP 3
+
+struct link_info_cgroup { /* struct bpf_link_info with its cgroup member */
+	uint32_t type;
+	uint32_t id;
+	uint32_t prog_id;
+	uint32_t pad;
+	uint64_t cgroup_id;
+	uint32_t attach_type;
+	uint32_t pad2;
+};
+
 _Static_assert(offsetof(struct attr_prog_load, prog_name) == 48, "prog_load.prog_name");
 _Static_assert(sizeof(struct attr_prog_load) == 72, "prog_load size");
 _Static_assert(offsetof(struct attr_prog_attach, expected_revision) == 24, "attach.expected_revision");
@@ -161,6 +184,8 @@ _Static_assert(offsetof(struct attr_prog_query, revision) == 56, "query.revision
 _Static_assert(offsetof(struct attr_link_create, relative) == 16, "link_create.tcx.relative_fd");
 _Static_assert(offsetof(struct attr_link_create, expected_revision) == 24, "link_create.tcx.expected_revision");
 _Static_assert(offsetof(struct link_info_net, ifindex) == 16, "bpf_link_info.tcx.ifindex");
+_Static_assert(offsetof(struct link_info_cgroup, cgroup_id) == 16, "bpf_link_info.cgroup.cgroup_id");
+_Static_assert(offsetof(struct link_info_cgroup, attach_type) == 24, "bpf_link_info.cgroup.attach_type");
 
 static long sys_bpf(int cmd, void *attr, unsigned int size)
 {
@@ -177,8 +202,9 @@ static uint64_t ptr(const void *p)
 /* The fd passed for a closed (or never opened) object: a number no open fd has. */
 #define CLOSED_FD_BASE 1000000u
 
-/* The trivial program every sequence loads: r0 = 0; exit. Returns the fd or -errno. */
-static int prog_load(uint32_t type, const char *name)
+/* The trivial program every sequence loads: r0 = 0; exit, with an expected_attach_type (0: none;
+ * cgroup_sockopt programs need theirs). Returns the fd or -errno. */
+static int prog_load_expected(uint32_t type, uint32_t expected_attach_type, const char *name)
 {
 	static const struct bpf_insn insns[] = {
 		{ .code = 0xb7 }, /* BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0 */
@@ -189,10 +215,16 @@ static int prog_load(uint32_t type, const char *name)
 		.insn_cnt = 2,
 		.insns = ptr(insns),
 		.license = ptr("GPL"),
+		.expected_attach_type = expected_attach_type,
 	};
 
 	memcpy(a.prog_name, name, strnlen(name, sizeof(a.prog_name) - 1));
 	return (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+}
+
+static int prog_load(uint32_t type, const char *name)
+{
+	return prog_load_expected(type, 0, name);
 }
 
 static uint32_t prog_id(int fd)
@@ -201,6 +233,15 @@ static uint32_t prog_id(int fd)
 	struct attr_info a = { .bpf_fd = (uint32_t)fd, .info_len = sizeof(info), .info = ptr(&info) };
 
 	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)) ? 0 : info.id;
+}
+
+/* bpf_link_info with the cgroup member (a tcx / netkit link fills the same offsets as link_info_net). */
+static long link_info_cg(int fd, struct link_info_cgroup *info)
+{
+	struct attr_info a = { .bpf_fd = (uint32_t)fd, .info_len = sizeof(*info), .info = ptr(info) };
+
+	memset(info, 0, sizeof(*info));
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
 }
 
 static long link_info(int fd, struct link_info_net *info)
@@ -378,6 +419,97 @@ static uint32_t dev_index(const char *name)
 	unsigned int ifindex = if_nametoindex(name);
 
 	return ifindex ? ifindex : IFINDEX_MISSING;
+}
+
+/* ---- cgroup v2 (Documentation/admin-guide/cgroup-v2.rst) ---- */
+
+/* Where this process has cgroup2 mounted (cgroup2_setup); empty: nowhere. */
+static char cgroup2_dir[64];
+
+/*
+ * cgroup2 on /sys/fs/cgroup in a mount namespace of the process's own: the one hierarchy every
+ * mount of cgroup2 shows, whatever the machine mounted where (a hybrid host has it on
+ * /sys/fs/cgroup/unified, a guest nowhere). 0 or -errno.
+ */
+static int cgroup2_setup(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL) < 0)
+		return -errno;
+	strcpy(cgroup2_dir, "/sys/fs/cgroup");
+	return 0;
+}
+
+/* A cgroup's id (what bpf_link_info reports): its directory's inode number. */
+static uint64_t cgroup_id_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+/*
+ * Waits (10 s at most) until no cgroup below `dir` is dying. A removed cgroup's programs and
+ * links are released from a workqueue once its last reference goes (cgroup_bpf_release), and the
+ * cgroup stops counting as dying only after that. 0, -ETIMEDOUT or -errno.
+ */
+static int cgroup_wait_released(const char *dir)
+{
+	const struct timespec ms = { .tv_nsec = 1000000 };
+	char path[PATH_MAX + 16], buf[512];
+
+	snprintf(path, sizeof(path), "%s/cgroup.stat", dir);
+	for (int k = 0; k < 10000; k++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		const char *dying;
+
+		if (fd >= 0)
+			close(fd);
+		if (n < 0)
+			return -errno;
+		buf[n] = 0;
+		dying = strstr(buf, "nr_dying_descendants ");
+		if (!dying || atoi(dying + strlen("nr_dying_descendants ")) == 0)
+			return 0;
+		nanosleep(&ms, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+static void cgroup_remove_tree(const char *dir);
+
+/* rmdir of every cgroup below `dir`, deepest first: best effort. */
+static void cgroup_remove_below(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char sub[PATH_MAX];
+
+		if (e->d_type != DT_DIR || e->d_name[0] == '.' ||
+		    snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >= (int)sizeof(sub))
+			continue;
+		cgroup_remove_tree(sub);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* rmdir of every cgroup below `dir`, then of `dir`: best effort. */
+static void cgroup_remove_tree(const char *dir)
+{
+	cgroup_remove_below(dir);
+	rmdir(dir);
+}
+
+/* Whether the kernel's cgroup code has the mprog API: its query writes a revision (1 or more). */
+static int cgroup_mprog_api(int cgroup_fd)
+{
+	struct attr_prog_query a = { .target_ifindex = (uint32_t)cgroup_fd, .attach_type = 0 /* BPF_CGROUP_INET_INGRESS */ };
+
+	return sys_bpf(BPF_PROG_QUERY, &a, sizeof(a)) == 0 && a.revision != 0;
 }
 
 #endif /* MPROG_KERNEL_ABI_H */
