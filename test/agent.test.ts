@@ -441,7 +441,7 @@ describe('agent connection failures', () => {
 
 describe('agent builds', () => {
   it('builds static x86_64 and arm64 binaries', async () => {
-    await execa('sh', [join(AGENT_DIR, 'build.sh'), 'x86_64', 'arm64']);
+    await execa('node', [join(AGENT_DIR, 'build.mjs'), 'x86_64', 'arm64']);
     const x86 = await execa('file', ['-b', join(AGENT_DIR, 'build/x86_64/mprog-agent')]);
     expect(x86.stdout).toMatch(/x86-64.*statically linked/);
     const arm = await execa('file', ['-b', join(AGENT_DIR, 'build/arm64/mprog-agent')]);
@@ -450,7 +450,7 @@ describe('agent builds', () => {
 
   const qemu = ['/usr/bin/qemu-aarch64-static', '/usr/bin/qemu-aarch64'].find((p) => existsSync(p));
   it.skipIf(qemu === undefined)('the arm64 binary answers the handshake under qemu user mode', async () => {
-    await execa('sh', [join(AGENT_DIR, 'build.sh'), 'arm64']);
+    await execa('node', [join(AGENT_DIR, 'build.mjs'), 'arm64']);
     const agent = spawn(qemu!, [join(AGENT_DIR, 'build/arm64/mprog-agent')], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
       const client = await AgentClient.connect({ input: agent.stdout, output: agent.stdin }, { deadlineMs: 20_000, waitReady: true });

@@ -1,5 +1,5 @@
 // The static mprog-agent for an arch and the library it preloads into bpftool, built by
-// vm/agent/build.sh (which compiles only when they are missing or their inputs changed). Used by
+// vm/agent/build.mjs (which compiles only when they are missing or their inputs changed). Used by
 // the host target and by the initramfs.
 
 import { join } from 'node:path';
@@ -12,10 +12,10 @@ export interface AgentBuild {
   bpftoolZygote: string;
 }
 
-/** The agent's files for `arch`, built if needed; throws with build.sh's last lines when they cannot be. */
+/** The agent's files for `arch`, built if needed; throws with build.mjs's last lines when they cannot be. */
 export async function buildAgent(arch: Arch): Promise<AgentBuild> {
   const dir = join(repoRoot(), 'vm', 'agent');
-  await runTool('sh', [join(dir, 'build.sh'), arch], { what: `building the agent (${arch})`, tree: true, lines: 30 });
+  await runTool(process.execPath, [join(dir, 'build.mjs'), arch], { what: `building the agent (${arch})`, tree: true, lines: 30 });
   const out = join(dir, 'build', arch);
   return { agent: join(out, 'mprog-agent'), bpftoolZygote: join(out, 'bpftool-zygote.so') };
 }

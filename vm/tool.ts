@@ -1,4 +1,4 @@
-// Running a tool (apt, dpkg-deb, tar, xz, readelf, the agent's build.sh …) the one way vm/ does:
+// Running a tool (apt, dpkg-deb, tar, xz, readelf, the agent's build.mjs …) the one way vm/ does:
 // tied to mprog's life (setpriv --pdeathsig; with `tree`, its children too), killed by execa's
 // `cleanup` at an orderly exit, and on failure a ToolError that says what was being done and the
 // last lines the tool printed: what a user needs to act, without its whole output.

@@ -133,7 +133,7 @@ export class AgentClient {
       if (tok.length !== 5 || tok[1] !== 'mprog-agent' || tok[2] !== String(PROTOCOL_VERSION)) {
         throw new TargetError(
           'agent-error',
-          `the agent answered "${line}"; this harness speaks mprog-agent protocol ${PROTOCOL_VERSION} (rebuild the agent: vm/agent/build.sh)`,
+          `the agent answered "${line}"; this harness speaks mprog-agent protocol ${PROTOCOL_VERSION} (rebuild the agent: node vm/agent/build.mjs)`,
         );
       }
       return new AgentClient(reader, io.output, tok[3]!, tok[4]!);
