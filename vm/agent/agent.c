@@ -955,6 +955,19 @@ static pid_t zygote_fork(int stdin_fd, int stdout_fd)
 	return pid > 0 ? pid : -1;
 }
 
+/*
+ * bpftool's `cgroup show` parses all of the kernel's BTF (/sys/kernel/btf/vmlinux: ~100 ms under
+ * TCG) on every call, only to name LSM programs, which no sequence attaches. In the agent's
+ * private mount namespace (cgroup2_setup), which each sequence's bpftool enters, an empty tmpfs
+ * hides it; nothing else the agent or bpftool does reads it.
+ */
+static void hide_kernel_btf(void)
+{
+	/* A kernel without tmpfs keeps it visible: bpftool is then only slower. */
+	if (access("/sys/kernel/btf/vmlinux", F_OK) == 0)
+		mount("none", "/sys/kernel/btf", "tmpfs", MS_RDONLY, "size=4k");
+}
+
 static void bpftool_start(void)
 {
 	int in[2], out[2];
@@ -2012,6 +2025,8 @@ int main(int argc, char **argv)
 	world_init();
 	if (cgroup2_setup() < 0) /* sequences with cgroups then answer "unsupported" */
 		snprintf(cgroup_error, sizeof(cgroup_error), "mounting cgroup2 in a private mount namespace: %s", strerror(errno));
+	else
+		hide_kernel_btf();
 
 	reply("READY");
 	for (;;) {
