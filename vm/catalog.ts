@@ -4,7 +4,7 @@
 
 import { PrivateApt, type Available } from './apt.js';
 import { compareDebVersions } from './debversion.js';
-import { kernelSource } from './kernel-build.js';
+import { kernelSource } from './kernel-source.js';
 import { MAX_CANDIDATES, debianSeries, kernelPackages, seriesCandidates } from './kernels.js';
 import { type Arch } from './paths.js';
 

@@ -8,7 +8,7 @@
 import { notice } from './notices.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PrivateApt, dependsOf, type Available } from './apt.js';
 import { compareDebVersions } from './debversion.js';
@@ -297,8 +297,10 @@ async function userKernel(path: string, arch: Arch, modulesDir: string | undefin
   const data = readFileSync(image);
   const hash = createHash('sha256').update(data).update(modulesDir ?? '').digest('hex').slice(0, 16);
   const dir = join(cacheRoot(), 'kernels', `user-${hash}-${arch}`);
-  // arch/<arch>/boot/<image> in a kernel tree: the tree's .config is three levels up.
-  const config = [join(dirname(image), '.config'), join(dirname(image), '..', '..', '..', '.config')].find(existsSync) ?? null;
+  // arch/<arch>/boot/<image> in a kernel tree: the tree's .config is three levels up; an image
+  // `mprog kernel build` made has its `config` beside it.
+  const beside = basename(image) === 'image' ? [join(dirname(image), 'config')] : [];
+  const config = [join(dirname(image), '.config'), join(dirname(image), '..', '..', '..', '.config'), ...beside].find(existsSync) ?? null;
   if (!modulesDir && config && /^CONFIG_(VETH|VIRTIO_PCI|VIRTIO_CONSOLE)=m$/m.test(readFileSync(config, 'utf8'))) {
     throw new Error(`kernel ${path}: ${config} builds veth or virtio console as modules: give the modules directory too`);
   }

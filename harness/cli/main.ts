@@ -7,11 +7,13 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { PROFILES, type Profile, findProfile } from '../../emulator/profiles.js';
 import { CONFORM_HELP, MERGE_HELP, runConformCommand, runMergeCommand } from '../conform/cli.js';
 import { FUZZ_HELP, runFuzz } from '../fuzz/cli.js';
+import { DIFF_HELP, runDiffCommand } from '../kernel-diff/cli.js';
 import { EXIT_STATUS, MprogError, UsageError, errorText } from '../errors.js';
 
 /** Commands may import UsageError from here, beside parseOptions; it lives in ../errors.ts. */
 export { UsageError };
 import { repoRoot } from '../../vm/paths.js';
+import { KERNEL_HELP, runKernel } from './kernel.js';
 import { KERNELS_HELP, runKernels } from './kernels.js';
 import { REPLAY_HELP, runReplay } from './replay.js';
 
@@ -23,6 +25,8 @@ commands:
   merge     join the output directories of conform's shards into one report
   fuzz      generate sequences, compare a target with the emulator, write reproducers
   kernels   list the kernels the harness can boot here, per arch, and which are usable
+  kernel    kernel build SRC [--patch FILE]...: build a kernel to boot (prints its image path)
+  diff      replay the corpus and generated sequences on two kernels and report what differs
 
   --version  print mprog's version      --help  print this
 
@@ -59,6 +63,8 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help:
   merge: { run: runMergeCommand, help: MERGE_HELP },
   fuzz: { run: runFuzz, help: FUZZ_HELP },
   kernels: { run: runKernels, help: KERNELS_HELP },
+  kernel: { run: runKernel, help: KERNEL_HELP },
+  diff: { run: runDiffCommand, help: DIFF_HELP },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,15 +1,17 @@
 // What went wrong in a pair, laid out for people: a divergent step as every field of both
-// results side by side, the differing ones marked; a failed expect as one line. Shared by the
-// terminal, JUnit, TAP and Markdown renderers.
+// results side by side (and of the reference answer, where there is one), the differing ones
+// marked; a failed expect as one line. Shared by the terminal, JUnit, TAP and Markdown renderers.
 
-import { type StepDivergence, diffStep } from '../diff.js';
+import { diffStep } from '../diff.js';
 import type { StepResult } from '../../contract/seq.js';
-import type { SideExpectFailure } from './records.js';
+import type { Comparison, RecordedDivergence, SideExpectFailure } from './records.js';
 
 export interface FieldRow {
   path: string;
-  kernel: string;
-  emulator: string;
+  left: string;
+  right: string;
+  /** The reference answer's value, when the divergence has one. */
+  reference?: string;
   differs: boolean;
 }
 
@@ -26,33 +28,39 @@ function presentFields(result: StepResult | undefined): Map<string, unknown> {
   return new Map(diffStep(result, undefined).map((f) => [f.path, f.left]));
 }
 
-export function fieldRows(div: StepDivergence): FieldRow[] {
-  const kernel = presentFields(div.left);
-  const emulator = presentFields(div.right);
+export function fieldRows(div: RecordedDivergence): FieldRow[] {
+  const left = presentFields(div.left);
+  const right = presentFields(div.right);
+  const reference = div.reference && presentFields(div.reference);
   const differing = new Set(div.fields.map((f) => f.path));
-  const paths = [...new Set([...kernel.keys(), ...emulator.keys()])];
+  const paths = [...new Set([...left.keys(), ...right.keys(), ...(reference?.keys() ?? [])])];
   return paths.map((path) => ({
     path,
-    kernel: showValue(kernel.get(path)),
-    emulator: showValue(emulator.get(path)),
+    left: showValue(left.get(path)),
+    right: showValue(right.get(path)),
+    ...(reference && { reference: showValue(reference.get(path)) }),
     differs: differing.has(path),
   }));
 }
 
 /** A plain-text table: `*` marks the fields that differ. Used where no richer markup exists. */
-export function divergenceText(div: StepDivergence, width = 100): string {
+export function divergenceText(div: RecordedDivergence, comparison: Comparison, width = 100): string {
   const rows = fieldRows(div);
+  const names = [comparison.left, comparison.right, ...(div.reference && comparison.reference ? [comparison.reference] : [])];
+  const values = (r: FieldRow) => [r.left, r.right, ...(r.reference === undefined ? [] : [r.reference])];
   const pathWidth = Math.max(5, ...rows.map((r) => r.path.length));
-  const room = Math.max(12, Math.floor((width - pathWidth - 8) / 2));
-  const column = Math.min(room, Math.max(6, ...rows.map((r) => r.kernel.length).filter((n) => n <= room)));
-  const lines = [`step ${div.step} (${div.op})`, `    ${'field'.padEnd(pathWidth)}  ${'kernel'.padEnd(column)}  emulator`];
+  const room = Math.max(12, Math.floor((width - pathWidth - 8) / names.length));
+  const columns = names.map((name, i) => Math.min(room, Math.max(name.length, 6, ...rows.map((r) => values(r)[i]!.length).filter((n) => n <= room))));
+  const line = (cells: string[]) => cells.map((c, i) => (i < cells.length - 1 ? c.padEnd(columns[i]!) : c)).join('  ');
+  const lines = [`step ${div.step} (${div.op})${div.verdict ? `: ${div.verdict}` : ''}`, `    ${'field'.padEnd(pathWidth)}  ${line(names)}`];
+  const label = Math.max(...names.map((n) => n.length)) + 2;
   for (const r of rows) {
     const mark = r.differs ? '  * ' : '    ';
-    if (r.kernel.length <= column && r.emulator.length <= room) {
-      lines.push(`${mark}${r.path.padEnd(pathWidth)}  ${r.kernel.padEnd(column)}  ${r.emulator}`);
+    if (values(r).every((v, i) => v.length <= columns[i]!)) {
+      lines.push(`${mark}${r.path.padEnd(pathWidth)}  ${line(values(r))}`);
     } else {
       // Too wide to sit side by side (long id lists): one under the other, still aligned.
-      lines.push(`${mark}${r.path}`, `${' '.repeat(8)}kernel:   ${r.kernel}`, `${' '.repeat(8)}emulator: ${r.emulator}`);
+      lines.push(`${mark}${r.path}`, ...values(r).map((v, i) => `${' '.repeat(8)}${`${names[i]}:`.padEnd(label)}${v}`));
     }
   }
   return lines.join('\n');

@@ -3,7 +3,7 @@
 // failures, target faults errors, unsupported kernels skipped.
 
 import { divergenceText, expectFailureLine } from './divergence.js';
-import { targetLabel, type ResultRecord, type TargetPlan } from './records.js';
+import { type Comparison, targetLabel, type ResultRecord, type TargetPlan } from './records.js';
 import { type Report, type TargetSummary, failureSummary } from './report.js';
 
 /** Escaped for XML 1.0, which has no way at all to carry most control characters (console logs do). */
@@ -28,21 +28,23 @@ function properties(target: TargetPlan, release: string | null, profile: string 
   return `${indent}<properties>\n${lines.join('\n')}\n${indent}</properties>`;
 }
 
-function failureBody(r: ResultRecord): string {
+function failureBody(r: ResultRecord, comparison: Comparison): string {
   return [
-    ...r.divergences.map((d) => divergenceText(d)),
+    ...(r.notes ?? []),
+    ...r.divergences.map((d) => divergenceText(d, comparison)),
     ...r.expectFailures.map((f) => expectFailureLine(f)),
+    ...(r.blocks ?? []).map((b) => `${b.title}:\n${b.text.trimEnd()}`),
   ].join('\n\n');
 }
 
 /** The element saying what went wrong, if anything did. */
-function verdict(r: ResultRecord): string {
+function verdict(r: ResultRecord, comparison: Comparison): string {
   const message = xml(failureSummary(r));
   switch (r.outcome) {
     case 'pass':
       return '';
     case 'fail':
-      return `      <failure type="${r.divergences.length ? 'divergence' : 'expect'}" message="${message}">${xml(failureBody(r))}</failure>\n`;
+      return `      <failure type="${r.divergences.length ? 'divergence' : 'expect'}" message="${message}">${xml(failureBody(r, comparison))}</failure>\n`;
     case 'unsupported':
       return `      <skipped message="${message}"/>\n`;
     case 'error':
@@ -53,22 +55,22 @@ function verdict(r: ResultRecord): string {
   }
 }
 
-function testcase(target: TargetPlan, r: ResultRecord): string {
+function testcase(target: TargetPlan, r: ResultRecord, comparison: Comparison): string {
   const attrs = `name="${xml(r.name)}" classname="${xml(targetLabel(target))}" file="${xml(r.sequence)}" time="${(r.ms / 1000).toFixed(3)}"`;
-  return `    <testcase ${attrs}>\n${properties(target, r.release, r.profile, '      ', r.origin ?? null)}\n${verdict(r)}    </testcase>`;
+  return `    <testcase ${attrs}>\n${properties(target, r.release, r.profile, '      ', r.origin ?? null)}\n${verdict(r, comparison)}    </testcase>`;
 }
 
-function testsuite(summary: TargetSummary, records: ResultRecord[]): string {
+function testsuite(summary: TargetSummary, records: ResultRecord[], comparison: Comparison): string {
   const c = summary.counts;
   const time = records.reduce((t, r) => t + r.ms, 0) / 1000;
   const attrs = `name="${xml(targetLabel(summary.target))}" tests="${c.sequences}" failures="${c.failed}" errors="${c.errors + c.crashes}" skipped="${c.unsupported}" time="${time.toFixed(3)}"`;
   const props = properties(summary.target, summary.releases.join(', ') || null, summary.profiles.join(', ') || null, '    ');
-  return `  <testsuite ${attrs}>\n${props}\n${records.map((r) => testcase(summary.target, r)).join('\n')}\n  </testsuite>`;
+  return `  <testsuite ${attrs}>\n${props}\n${records.map((r) => testcase(summary.target, r, comparison)).join('\n')}\n  </testsuite>`;
 }
 
 export function junitXml(report: Report): string {
   const t = report.totals;
-  const suites = report.targets.map((s) => testsuite(s, report.pairs.filter((p) => p.target.spec === s.target.spec).map((p) => p.record)));
-  const attrs = `name="mprog conform" tests="${t.sequences}" failures="${t.failed}" errors="${t.errors + t.crashes}" skipped="${t.unsupported}"`;
+  const suites = report.targets.map((s) => testsuite(s, report.pairs.filter((p) => p.target.spec === s.target.spec).map((p) => p.record), report.comparison));
+  const attrs = `name="${xml(report.comparison.command)}" tests="${t.sequences}" failures="${t.failed}" errors="${t.errors + t.crashes}" skipped="${t.unsupported}"`;
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites ${attrs}>\n${suites.join('\n')}\n</testsuites>\n`;
 }

@@ -3,8 +3,8 @@
 // summaries have a size limit, so the detail is capped; results.jsonl has all of it.
 
 import { expectFailureLine, fieldRows } from './divergence.js';
-import { targetLabel, type ResultRecord, type TargetPlan } from './records.js';
-import { type Report, VERDICTS, failureSummary, needsLook, summaryRows } from './report.js';
+import { type Comparison, targetLabel, type ResultRecord, type TargetPlan } from './records.js';
+import { type Report, failureSummary, needsLook, summaryRows, verdict } from './report.js';
 
 /** Failed pairs shown in full, and divergent steps shown per pair. */
 const MAX_PAIRS = 50;
@@ -30,14 +30,21 @@ function summaryTable(report: Report): string {
   ].join('\n');
 }
 
-function pairDetail(target: TargetPlan, r: ResultRecord): string {
+function pairDetail(target: TargetPlan, r: ResultRecord, comparison: Comparison): string {
   const out = [`<details><summary><b>${cell(r.name)}</b> on ${cell(targetLabel(target))}: ${cell(failureSummary(r))}</summary>`, ''];
   out.push(`File \`${r.sequence}\`, kernel ${r.release ?? '-'}${r.origin ? ` (${r.origin})` : ''}, emulator profile ${r.profile ?? '-'}.`, '');
+  for (const note of r.notes ?? []) out.push(`- ${cell(note)}`);
+  if (r.notes?.length) out.push('');
   for (const d of r.divergences.slice(0, MAX_STEPS)) {
-    out.push(`**step ${d.step}** \`${d.op}\``, '', '| | field | kernel | emulator |', '|---|---|---|---|');
-    for (const f of fieldRows(d)) out.push(`| ${f.differs ? '✗' : ''} | ${f.path} | ${code(f.kernel)} | ${code(f.emulator)} |`);
+    const names = [comparison.left, comparison.right, ...(d.reference && comparison.reference ? [comparison.reference] : [])];
+    out.push(`**step ${d.step}** \`${d.op}\`${d.verdict ? `: ${cell(d.verdict)}` : ''}`, '', `| | field | ${names.join(' | ')} |`, `|---|---|${'---|'.repeat(names.length)}`);
+    for (const f of fieldRows(d)) {
+      const values = [f.left, f.right, ...(f.reference === undefined ? [] : [f.reference])];
+      out.push(`| ${f.differs ? '✗' : ''} | ${f.path} | ${values.map(code).join(' | ')} |`);
+    }
     out.push('');
   }
+  for (const b of r.blocks ?? []) out.push(`${b.title}:`, '', '```json', b.text.trimEnd(), '```', '');
   if (r.divergences.length > MAX_STEPS) out.push(`…and ${r.divergences.length - MAX_STEPS} more divergent steps (results.jsonl).`, '');
   for (const f of r.expectFailures) out.push(`- ${cell(expectFailureLine(f))}`);
   if (r.fault?.console) out.push('', `Console log: \`${r.fault.console}\``);
@@ -47,11 +54,11 @@ function pairDetail(target: TargetPlan, r: ResultRecord): string {
 
 export function markdown(report: Report): string {
   const icon = report.status === 0 ? '✅' : '❌';
-  const out = [`## mprog conform: ${icon} ${VERDICTS[report.status]}`, '', summaryTable(report), ''];
+  const out = [`## ${report.comparison.command}: ${icon} ${verdict(report)}`, '', summaryTable(report), ''];
   for (const note of report.notes) out.push(`> **${cell(note)}**`, '');
   const bad = report.pairs.filter((p) => needsLook(p.record));
   if (bad.length) out.push(`### ${bad.length} failed`, '');
-  for (const p of bad.slice(0, MAX_PAIRS)) out.push(pairDetail(p.target, p.record), '');
+  for (const p of bad.slice(0, MAX_PAIRS)) out.push(pairDetail(p.target, p.record, report.comparison), '');
   if (bad.length > MAX_PAIRS) out.push(`…and ${bad.length - MAX_PAIRS} more (results.jsonl, junit.xml).`, '');
   return `${out.join('\n')}\n`;
 }

@@ -58,7 +58,8 @@ function targetsOf(req: ConformRequest): TargetPlan[] | BadInput {
   return targets;
 }
 
-function sequencePlan(seq: Sequence): SequencePlan {
+/** What a plan records of a sequence: its key, name, length and a hash of its content. */
+export function sequencePlan(seq: Sequence): SequencePlan {
   const { file: _where, ...content } = seq;
   const hash = createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16);
   return { key: seq.file, name: seq.name, steps: seq.steps.length, hash };

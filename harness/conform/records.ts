@@ -25,6 +25,25 @@ export interface TargetPlan {
   arch: string;
 }
 
+/**
+ * What a run compares, for its reports: conform a kernel (left) with the emulator (right);
+ * mprog diff a base kernel with the kernel under test, the emulator's answer beside them.
+ */
+export interface Comparison {
+  /** The command, for report titles. */
+  command: string;
+  /** The two sides of every divergence. */
+  left: string;
+  right: string;
+  /** What answers beside them at a divergence (RecordedDivergence.reference), if anything does. */
+  reference?: string;
+  /** The verdicts of exit status 0 and 1. */
+  same: string;
+  differs: string;
+}
+
+export const CONFORM_COMPARISON: Comparison = { command: 'mprog conform', left: 'kernel', right: 'emulator', same: 'all agree', differs: 'divergences found' };
+
 export interface SequencePlan {
   /** The file as shown to the user (relative to the working directory); unique in a run. */
   key: string;
@@ -42,6 +61,8 @@ export interface PlanRecord {
   profile: string | null;
   targets: TargetPlan[];
   sequences: SequencePlan[];
+  /** Absent: conform's. */
+  comparison?: Comparison;
 }
 
 /** pass: all steps agree and every expect held; fail: a divergence or a failed expect. */
@@ -62,6 +83,13 @@ export interface SideExpectFailure extends ExpectFailure {
   side: 'kernel' | 'emulator';
 }
 
+/** A divergent step as recorded; mprog diff adds what the emulator answers there and what that means. */
+export interface RecordedDivergence extends StepDivergence {
+  reference?: StepResult;
+  /** What the reference says of the difference, in words. */
+  verdict?: string;
+}
+
 export interface ResultRecord {
   type: 'result';
   sequence: string;
@@ -75,10 +103,14 @@ export interface ResultRecord {
   origin?: string;
   outcome: Outcome;
   steps: number;
-  /** left = kernel, right = emulator. */
-  divergences: StepDivergence[];
+  /** left and right as the run's Comparison names them (conform: kernel, emulator). */
+  divergences: RecordedDivergence[];
   expectFailures: SideExpectFailure[];
   fault?: Fault;
+  /** Lines for people about the pair (mprog diff: where the difference was found, what was written). */
+  notes?: string[];
+  /** Text shown whole with the pair (mprog diff: the minimal sequence). */
+  blocks?: { title: string; text: string }[];
   ms: number;
   results?: { kernel: StepResult[]; emulator: StepResult[] };
 }

@@ -1,7 +1,7 @@
 // The report of a run (or of merged shards): every planned pair with its outcome, totals per
 // target, and the exit status. Terminal, JUnit, TAP and Markdown all render this one model.
 
-import { type Outcome, type PlanRecord, type ResultRecord, type SequencePlan, type TargetFaultRecord, type TargetPlan, outcomeOfFault, pairKey } from './records.js';
+import { CONFORM_COMPARISON, type Comparison, type Outcome, type PlanRecord, type ResultRecord, type SequencePlan, type TargetFaultRecord, type TargetPlan, outcomeOfFault, pairKey } from './records.js';
 
 export interface Counts {
   sequences: number;
@@ -27,6 +27,8 @@ export interface TargetSummary {
 export type ExitStatus = 0 | 1 | 2 | 3;
 
 export interface Report {
+  /** What the run compared (its plan's; conform's when the plan does not say). */
+  comparison: Comparison;
   targets: TargetSummary[];
   /** Every planned pair: target-major, then in sequence order. */
   pairs: { target: TargetPlan; sequence: SequencePlan; record: ResultRecord }[];
@@ -96,7 +98,8 @@ export function buildReport(plans: PlanRecord[], records: (ResultRecord | Target
       targets.set(target.spec, entry);
     }
   }
-  const report: Report = { targets: [], pairs: [], totals: zero(), notes, status: 0 };
+  const comparison = plans[0]?.comparison ?? CONFORM_COMPARISON;
+  const report: Report = { comparison, targets: [], pairs: [], totals: zero(), notes, status: 0 };
   for (const { target, sequences } of targets.values()) {
     const summary: TargetSummary = { target, releases: [], profiles: [], counts: zero() };
     for (const seq of [...sequences.values()].sort((a, b) => (a.key < b.key ? -1 : 1))) {
@@ -122,13 +125,11 @@ export function needsLook(r: ResultRecord): boolean {
   return r.outcome !== 'pass' && r.outcome !== 'unsupported';
 }
 
-/** What each exit status means, for the last line of a report. */
-export const VERDICTS: Record<ExitStatus, string> = {
-  0: 'all agree',
-  1: 'divergences found',
-  2: 'bad input, an unusable target or a missed deadline',
-  3: 'a kernel crashed or hung',
-};
+/** What the report's exit status means, for its last line. */
+export function verdict(report: Report): string {
+  const { same, differs } = report.comparison;
+  return { 0: same, 1: differs, 2: 'bad input, an unusable target or a missed deadline', 3: 'a kernel crashed or hung' }[report.status];
+}
 
 /** The kernel x arch summary table: its text columns, then its count columns. */
 export const TEXT_COLUMNS = ['kernel', 'arch', 'release', 'profile'];

@@ -53,12 +53,12 @@ interface RunContext {
   emit: (event: ProgressEvent) => void;
 }
 
-function slug(text: string): string {
+export function slug(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
 }
 
-/** What a thrown error says about the pair or target; a kernel's console tail is saved in the output directory. */
-function faultOf(ctx: RunContext, err: unknown, logName: string): Fault {
+/** What a thrown error says about the pair or target; a kernel's console tail is saved in `outDir`. */
+export function faultOf(outDir: string, err: unknown, logName: string): Fault {
   if (err instanceof ModelGapError) return { kind: 'model-gap', message: `emulator: ${err.message}` };
   if (!(err instanceof TargetError)) {
     // Not a target's answer but a bug or an environment problem: recorded, never a stack trace.
@@ -67,8 +67,8 @@ function faultOf(ctx: RunContext, err: unknown, logName: string): Fault {
   const fault: Fault = { kind: err.kind, message: err.message };
   if (err.console) {
     const rel = join('console', `${slug(logName)}.log`);
-    mkdirSync(join(ctx.outDir, 'console'), { recursive: true });
-    writeFileSync(join(ctx.outDir, rel), err.console);
+    mkdirSync(join(outDir, 'console'), { recursive: true });
+    writeFileSync(join(outDir, rel), err.console);
     fault.console = rel;
   }
   return fault;
@@ -114,7 +114,7 @@ async function runPair(ctx: RunContext, up: Up, tp: TargetPlan, seq: Sequence, a
       results: { kernel: kernel.report.results, emulator: emulator.report.results },
     };
   } catch (err) {
-    const fault = faultOf(ctx, err, `${tp.spec}--${seq.file}`);
+    const fault = faultOf(ctx.outDir, err, `${tp.spec}--${seq.file}`);
     return faultRecord(seq, tp, up.release, up.profile.name, fault, Date.now() - started);
   }
 }
@@ -140,7 +140,7 @@ async function bringUp(ctx: RunContext, tp: TargetPlan): Promise<Up | TargetFaul
     return { type: 'target-fault', target: tp.spec, release, fault };
   } catch (err) {
     await target?.close().catch(() => undefined);
-    return { type: 'target-fault', target: tp.spec, release, fault: faultOf(ctx, err, tp.spec) };
+    return { type: 'target-fault', target: tp.spec, release, fault: faultOf(ctx.outDir, err, tp.spec) };
   }
 }
 

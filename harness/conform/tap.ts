@@ -2,7 +2,7 @@
 // diagnostic block. Values are written as JSON, which YAML 1.2 reads as flow scalars and
 // collections, so no YAML quoting rules need reimplementing here.
 
-import { targetLabel, type ResultRecord, type TargetPlan } from './records.js';
+import { type Comparison, targetLabel, type ResultRecord, type TargetPlan } from './records.js';
 import { type Report, failureSummary } from './report.js';
 
 /** `#` would start a directive and a newline would end the line. */
@@ -17,7 +17,7 @@ function yamlBlock(fields: Record<string, unknown>): string {
   return ['  ---', ...lines, '  ...'].join('\n');
 }
 
-function diagnostics(r: ResultRecord, target: TargetPlan): string {
+function diagnostics(r: ResultRecord, target: TargetPlan, comparison: Comparison): string {
   return yamlBlock({
     message: failureSummary(r),
     severity: r.outcome,
@@ -28,19 +28,26 @@ function diagnostics(r: ResultRecord, target: TargetPlan): string {
     arch: target.arch,
     profile: r.profile ?? undefined,
     console: r.fault?.console,
+    notes: r.notes,
     divergences: r.divergences.length
       ? // Raw values, for tools; a side without the field has no key for it.
-        r.divergences.map((d) => ({ step: d.step, op: d.op, fields: d.fields.map((f) => ({ path: f.path, kernel: f.left, emulator: f.right })) }))
+        r.divergences.map((d) => ({
+          step: d.step,
+          op: d.op,
+          fields: d.fields.map((f) => ({ path: f.path, [comparison.left]: f.left, [comparison.right]: f.right })),
+          ...(d.reference && comparison.reference && { [comparison.reference]: d.reference }),
+          ...(d.verdict && { verdict: d.verdict }),
+        }))
       : undefined,
     expect_failures: r.expectFailures.length ? r.expectFailures : undefined,
   });
 }
 
-function testPoint(n: number, target: TargetPlan, r: ResultRecord): string {
+function testPoint(n: number, target: TargetPlan, r: ResultRecord, comparison: Comparison): string {
   const name = description(`${r.name} on ${targetLabel(target)}`);
   if (r.outcome === 'pass') return `ok ${n} - ${name}`;
   if (r.outcome === 'unsupported') return `ok ${n} - ${name} # SKIP ${description(r.fault?.message ?? 'unsupported')}`;
-  return `not ok ${n} - ${name}\n${diagnostics(r, target)}`;
+  return `not ok ${n} - ${name}\n${diagnostics(r, target, comparison)}`;
 }
 
 export function tap(report: Report): string {
@@ -48,6 +55,6 @@ export function tap(report: Report): string {
   for (const s of report.targets) {
     lines.push(`# ${targetLabel(s.target)}: kernel ${s.releases.join(', ') || '?'}, emulator profile ${s.profiles.join(', ') || '?'}`);
   }
-  report.pairs.forEach((p, i) => lines.push(testPoint(i + 1, p.target, p.record)));
+  report.pairs.forEach((p, i) => lines.push(testPoint(i + 1, p.target, p.record, report.comparison)));
   return `${lines.join('\n')}\n`;
 }

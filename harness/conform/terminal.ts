@@ -4,8 +4,8 @@
 
 import type { Writable } from 'node:stream';
 import { divergenceText, expectFailureLine } from './divergence.js';
-import { targetLabel, type ResultRecord, type TargetPlan } from './records.js';
-import { type Report, TEXT_COLUMNS, VERDICTS, failureSummary, needsLook, summaryRows } from './report.js';
+import { type Comparison, targetLabel, type ResultRecord, type TargetPlan } from './records.js';
+import { type Report, TEXT_COLUMNS, failureSummary, needsLook, summaryRows, verdict } from './report.js';
 import type { ProgressEvent } from './run.js';
 
 function plural(n: number, what: string): string {
@@ -135,10 +135,11 @@ function indent(text: string, by: string): string {
   return text.replace(/^/gm, by);
 }
 
-function failureText(target: TargetPlan, r: ResultRecord, width: number): string {
+function failureText(target: TargetPlan, r: ResultRecord, comparison: Comparison, width: number): string {
   const where = [r.sequence, r.release && `kernel ${r.release}`, r.profile && `emulator profile ${r.profile}`].filter(Boolean).join('; ');
   const out = [`${r.outcome.toUpperCase()} ${r.name} on ${targetLabel(target)} (${where}): ${failureSummary(r)}`];
-  for (const d of r.divergences) out.push(indent(divergenceText(d, width - 2), '  '));
+  for (const note of r.notes ?? []) out.push(`  ${note}`);
+  for (const d of r.divergences) out.push(indent(divergenceText(d, comparison, width - 2), '  '));
   for (const f of r.expectFailures) out.push(`  expect failed: ${expectFailureLine(f)}`);
   if (r.fault?.console) out.push(`  console log: ${r.fault.console}`);
   return out.join('\n');
@@ -157,11 +158,11 @@ export function renderReport(report: Report, files: string[], width = 100): stri
       continue;
     }
     if (key !== null) repeats.set(key, { target: p.record.target, more: 0 });
-    out.push(`${failureText(p.target, p.record, width)}\n`);
+    out.push(`${failureText(p.target, p.record, report.comparison, width)}\n`);
   }
   for (const { target, more } of repeats.values()) if (more) out.push(`(${more} more sequences on ${target} failed the same way)\n`);
   out.push(summaryTable(report), '');
   for (const note of report.notes) out.push(`note: ${note}`);
-  out.push(`result: ${VERDICTS[report.status]} (exit ${report.status})`, `files: ${files.join(', ')}`);
+  out.push(`result: ${verdict(report)} (exit ${report.status})`, `files: ${files.join(', ')}`);
   return `${out.join('\n')}\n`;
 }

@@ -14,9 +14,8 @@ import { EmulatorTarget, runOnEmulator } from '../targets/emulator.js';
 import { type RunOptions, type Target, TargetError } from '../../contract/target.js';
 import { Coverage, type CoverageReport } from './coverage.js';
 import { type Generated, type GenerateOptions, generateSequence, idsOfWorld } from './generator.js';
-import { cReproducer } from './reproducer-c.js';
-import { shellReproducer } from './reproducer-sh.js';
-import { sequenceToText } from './seqjson.js';
+import { pipelined } from '../pipelined.js';
+import { writeReproducers } from './artifacts.js';
 import { shrink } from './shrink.js';
 
 export interface FuzzOptions {
@@ -115,17 +114,12 @@ export async function compare(
   return { target: onTarget, emulator: onEmulator, diff: diffResults(onTarget, onEmulator), world: raw.world };
 }
 
-/** Generated sequences the target works on at once: while it replays one, the next ones are
- * already on their way, so a VM never waits for the host between sequences. */
-const IN_FLIGHT = 4;
+/** Generated sequences a target works on at once (see pipelined). */
+export const IN_FLIGHT = 4;
 
 type Answer = Awaited<ReturnType<typeof compare>>;
 
-/**
- * The generated sequences (index 0, 1, ... while `more(index)`) with both sides' answers, in
- * order, IN_FLIGHT of them replaying at once. An answer that failed is the Error. Stopping the
- * iteration early leaves the sequences in flight to finish on their own.
- */
+/** The generated sequences (index 0, 1, ... while `more(index)`) with both sides' answers, in order. */
 export async function* answers(
   target: Target,
   profile: Profile,
@@ -133,18 +127,8 @@ export async function* answers(
   more: (index: number) => boolean,
   view: WorldView = wholeWorld,
 ): AsyncGenerator<Generated & { index: number; answer: Answer | Error }> {
-  const inFlight: (Generated & { index: number; answer: Promise<Answer | Error> })[] = [];
-  for (let next = 0; ; ) {
-    while (inFlight.length < IN_FLIGHT && more(next)) {
-      const generated = generate(next);
-      // Caught at once: a rejection must not go unhandled while earlier answers are awaited.
-      const answer = compare(target, profile, generated.seq, { crossCheck: false }, view).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
-      inFlight.push({ ...generated, index: next++, answer });
-    }
-    const head = inFlight.shift();
-    if (!head) return;
-    yield { ...head, answer: await head.answer };
-  }
+  const ask = (g: Generated) => compare(target, profile, g.seq, { crossCheck: false }, view);
+  for await (const { index, item, answer } of pipelined(generate, more, ask, IN_FLIGHT)) yield { ...item, index, answer };
 }
 
 async function stillDiverges(target: Target, profile: Profile, seq: Sequence, view: WorldView): Promise<boolean> {
@@ -164,27 +148,10 @@ function describeDiff(diff: StepDivergence[]): string {
 }
 
 function writeArtifacts(outDir: string, d: Omit<DivergenceReport, 'files' | 'shellNote'>): { files: string[]; shellNote: string | null } {
-  const dir = join(outDir, `divergence-${d.original.name}`);
-  mkdirSync(dir, { recursive: true });
-  const files: string[] = [];
-  const write = (name: string, text: string, mode = 0o644) => {
-    const path = join(dir, name);
-    writeFileSync(path, text, { mode });
-    files.push(path);
-  };
-  write('minimal.json', sequenceToText(d.minimal));
-  write('original.json', sequenceToText(d.original));
-  write('repro.c', cReproducer(d.minimal));
-  const sh = shellReproducer(d.minimal);
-  let shellNote: string | null = null;
-  if ('script' in sh) {
-    write('repro.sh', sh.script, 0o755);
-  } else {
-    shellNote = `no shell reproducer: ${sh.inexpressible.join('; ')}`;
-    write('repro.sh.missing', ['no shell reproducer (bpftool/ip cannot express every step):', ...sh.inexpressible].join('\n  ') + '\n');
-  }
-  write('divergence.json', `${JSON.stringify({ diff: d.diff, target: d.targetResults, emulator: d.emulatorResults, world: d.world ?? null, shellNote }, null, 2)}\n`);
-  return { files, shellNote };
+  const written = writeReproducers(join(outDir, `divergence-${d.original.name}`), d.minimal, d.original);
+  const { shellNote } = written;
+  written.write('divergence.json', `${JSON.stringify({ diff: d.diff, target: d.targetResults, emulator: d.emulatorResults, world: d.world ?? null, shellNote }, null, 2)}\n`);
+  return { files: written.files, shellNote };
 }
 
 export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
