@@ -187,7 +187,7 @@ describe('mprog conform on kernels in QEMU', () => {
     expect(done.report.status).toBe(0);
     expect(done.report.targets.map((t) => [t.target.spec, t.profiles])).toEqual([
       ['host', [profileForRelease(release())!.name]],
-      ['qemu:debian-6.12:x86_64', ['6.12']],
+      ['qemu:debian-6.12:x86_64', ['6.12.110']], // Debian's 6.12 is past the cgroup mprog backport
     ]);
     expect(done.report.targets[1]!.releases[0]).toMatch(/^6\.12\./);
     expect(done.report.totals).toMatchObject({ sequences: 4, failed: 0, errors: 0 });

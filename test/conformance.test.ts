@@ -18,7 +18,7 @@ import { cacheRoot, type Arch } from '../vm/paths.js';
 const MINUTE = 60_000;
 
 /** `mprog conform` of the shipped corpus on these targets, into a fresh directory. */
-async function conformCorpus(targets: { kernels: string[]; arches: Arch[]; host: boolean; jobs: number }) {
+async function conformCorpus(targets: { kernels: string[]; arches: Arch[]; host: boolean; jobs: number; corpus?: string[] }) {
   const done = await runConform({
     corpus: ['test/sequences', 'corpus'],
     ...targets,
@@ -57,6 +57,21 @@ describe('the shipped corpus on real kernels', () => {
     // The result names the source package and the config it was built with.
     expect([...new Set(report.pairs.map((p) => p.record.origin))]).toEqual([
       expect.stringMatching(/^linux-source-6\.12 6\.12\.\d+-\S+ \+ kernel-configs\/mprog\.fragment$/),
+    ]);
+  });
+
+  it('agrees on the cgroup corpus on debian-7.3 x86_64 and arm64', { timeout: 30 * MINUTE }, async () => {
+    const report = await conformCorpus({ corpus: ['corpus/cgroup'], kernels: ['debian-7.3'], arches: ['x86_64', 'arm64'], host: false, jobs: 2 });
+    const notPassed = report.pairs.filter((p) => p.record.outcome !== 'pass');
+    expect(notPassed.map((p) => `${p.record.target} ${p.record.sequence}: ${p.record.outcome}`)).toEqual([]);
+    expect(report.pairs.length).toBe(2 * readdirSync('corpus/cgroup').length);
+    expect(report.status).toBe(0);
+  });
+
+  it('reports cgroup sequences on a kernel without the cgroup mprog API (debian-6.1) as unsupported, with the reason', { timeout: 10 * MINUTE }, async () => {
+    const report = await conformCorpus({ corpus: ['corpus/cgroup/modes.json'], kernels: ['debian-6.1'], arches: ['x86_64'], host: false, jobs: 1 });
+    expect(report.pairs.map((p) => [p.record.outcome, p.record.fault?.message])).toEqual([
+      ['unsupported', expect.stringMatching(/cgroup attach points have no mprog API .*6\.17 and 6\.12\.110/)],
     ]);
   });
 

@@ -4,7 +4,7 @@
 
 import { EINVAL } from '../../emulator/errno.js';
 import { BPF_TCX_INGRESS } from '../../emulator/uapi.js';
-import type { RawSequenceResult, Sequence } from '../../contract/seq.js';
+import { type RawSequenceResult, type Sequence, usesCgroups } from '../../contract/seq.js';
 import { buildInitramfs } from '../../vm/initramfs.js';
 import { prepareKernel, type PreparedKernel } from '../../vm/kernels.js';
 import { isArch, type Arch } from '../../vm/paths.js';
@@ -52,8 +52,9 @@ export class QemuTarget implements Target {
   private current: Guest | null = null;
   /** Why each broken guest was retired: said once, whichever of its pipelined requests failed first. */
   private readonly retired = new WeakMap<Guest, Promise<TargetError>>();
-  /** Set when the kernel lacks tcx: every later call answers with it, without booting again. */
-  private unsupported: TargetError | null = null;
+  /** Set when the kernel lacks tcx: every later sequence that is not about cgroups answers with it
+   * (cgroup sequences still run: the agent says whether the kernel has their API). */
+  private noTcx: TargetError | null = null;
 
   constructor(spec: string, private readonly opts: QemuTargetOptions = {}) {
     this.spec = spec;
@@ -67,6 +68,7 @@ export class QemuTarget implements Target {
 
   async run(seq: Sequence, opts: RunOptions = {}): Promise<RawSequenceResult> {
     const guest = await this.start();
+    if (this.noTcx && !usesCgroups(seq)) throw this.noTcx;
     const deadline = this.opts.deadline ?? DEFAULT_DEADLINE;
     try {
       return await guest.client.run(seq, { deadline, ...opts });
@@ -149,7 +151,6 @@ export class QemuTarget implements Target {
 
   /** The running guest, booting one (and preparing kernel and initramfs once) when there is none. */
   private start(): Promise<Guest> {
-    if (this.unsupported) return Promise.reject(this.unsupported);
     this.guest ??= this.boot().then(
       (guest) => (this.current = guest),
       (err: unknown) => {
@@ -169,12 +170,7 @@ export class QemuTarget implements Target {
       ...(this.opts.extraCmdline !== undefined ? { extraCmdline: this.opts.extraCmdline } : {}),
       bootDeadlineMs: this.opts.bootDeadlineMs ?? BOOT_DEADLINE_MS,
     });
-    const noTcx = await this.probeTcx(guest);
-    if (noTcx) {
-      this.unsupported = noTcx;
-      await guest.vm.stop(guest.client);
-      throw noTcx;
-    }
+    this.noTcx = await this.probeTcx(guest);
     return guest;
   }
 
