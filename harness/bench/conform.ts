@@ -1,6 +1,6 @@
-// The main job's speed: `mprog conform` of the shipped corpus with the bpftool check on. Once on
-// a guest already booted (steps per second, boot excluded), and as a user runs the command
-// (wall seconds, boot included, warm cache).
+// The main job's speed: `mprog conform` of the shipped corpus with the bpftool check on. In rounds
+// on a guest already booted (steps per second, boot excluded; vm.ts alternates them with the raw
+// rounds), and as a user runs the command (wall seconds, boot included, warm cache).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,29 +8,51 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { repoRoot, type Arch } from '../../vm/paths.js';
 import { BadInput } from '../errors.js';
+import type { Target } from '../../contract/target.js';
 import { runConform } from '../conform/run.js';
 import { QemuTarget } from '../targets/qemu.js';
+import { loadCorpus } from '../corpus.js';
+import type { ConformRound } from './vm.js';
 
 function scratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'mprog-bench-conform-'));
   return fn(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
-/** Steps per second of conform on `qemu:<kernel>:<arch>`, timed from a booted guest. */
-export function conformStepsPerSecond(arch: Arch, kernel = 'debian-6.12'): Promise<number> {
-  return scratch(async (outDir) => {
-    const target = new QemuTarget(`qemu:${kernel}:${arch}`);
-    await target.kernel(); // boots
-    const start = process.hrtime.bigint();
-    const done = await runConform({
-      corpus: [], kernels: [kernel], arches: [arch], host: false, shard: null, profile: null,
-      outDir, jobs: 1, resume: false, openTarget: async () => target,
+/** `target` for runs that must leave it open: the bench measures several rounds on one guest. */
+function keptOpen(target: Target): Target {
+  return {
+    spec: target.spec,
+    kernel: () => target.kernel(),
+    run: (seq, opts) => target.run(seq, opts),
+    ...(target.origin ? { origin: () => target.origin!() } : {}),
+    close: async () => undefined,
+  };
+}
+
+/**
+ * One round of conform (shipped corpus, check on) on a booted guest of `kernel`, then the same
+ * corpus run inside the guest (RAWRUN, no host): steps and nanoseconds of each. The corpus costs
+ * the kernel more per step than the selftest sequences (cgroup removal waits, 64-entry fills), so
+ * conform's share is taken of this raw rate, the same calls in a loop inside the guest.
+ */
+export function conformRound(kernel: string, arch: Arch): ConformRound {
+  return (target) =>
+    scratch(async (outDir) => {
+      const start = process.hrtime.bigint();
+      const done = await runConform({
+        corpus: [], kernels: [kernel], arches: [arch], host: false, shard: null, profile: null,
+        outDir, jobs: 1, resume: false, openTarget: async () => keptOpen(target),
+      });
+      const ns = Number(process.hrtime.bigint() - start);
+      if (done instanceof BadInput) throw new Error(done.message);
+      if (done.report.status !== 0) throw new Error(`conform on ${target.spec} did not agree (exit ${done.report.status})`);
+      const corpus = loadCorpus([]);
+      if (corpus instanceof BadInput) throw new Error(corpus.message);
+      const raw = await target.rawRun(corpus, 600_000);
+      if (raw.failed > 0) throw new Error(`${target.spec}: ${raw.failed} corpus sequences failed when run inside the guest`);
+      return { steps: done.report.totals.steps, ns, rawNs: raw.elapsedNs };
     });
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    if (done instanceof BadInput) throw done;
-    if (done.report.status !== 0) throw new Error(`conform on ${kernel} ${arch} did not agree (exit ${done.report.status}): see ${outDir}`);
-    return done.report.totals.steps / seconds;
-  });
 }
 
 /** Wall seconds of `mprog conform ARGS` as a user runs it, the kernels and initramfs of the
