@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds, for each ARCH (x86_64, arm64; none given: both), the static mprog-agent and the library
-// it preloads into bpftool (bpftool-zygote.so) into vm/agent/build/<arch>/. Rebuilds only when
+// it preloads into bpftool (bpftool-zygote.so) into vm/agent/build/<arch>/, and compiles the C
+// reproducers' runtime (reproducer.h) with the same -Werror flags. Rebuilds only when
 // their sources, this script or the compiler changed. Installs nothing: names the Debian package
 // that is missing instead. Usage: node vm/agent/build.mjs [ARCH...] (mprog runs it when needed).
 
@@ -13,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const src = join(here, 'agent.c');
 const zygoteSrc = join(here, 'bpftool-zygote.c');
+/** The runtime mprog fuzz pastes into its C reproducers: compiled here, on its own, so it stays -Werror clean. */
+const reproducer = join(here, 'reproducer.h');
 const cflags = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
 const ARCHES = ['x86_64', 'arm64'];
 
@@ -43,7 +46,7 @@ async function build(arch) {
   const zygote = join(out, 'bpftool-zygote.so');
 
   if (!(process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, cc)))) fail(`${cc} not found: install the Debian package ${ccPkg}`);
-  const inputs = [src, join(here, 'kernel-abi.h'), zygoteSrc, fileURLToPath(import.meta.url)];
+  const inputs = [src, join(here, 'kernel-abi.h'), zygoteSrc, reproducer, fileURLToPath(import.meta.url)];
   const digest = createHash('sha256');
   for (const f of inputs) digest.update(readFileSync(f));
   const stamp = `${digest.digest('hex')}-${execFileSync(cc, ['-dumpfullversion'], { encoding: 'utf8' }).trim()}`;
@@ -61,6 +64,7 @@ async function build(arch) {
   try {
     await loud`${cc} -static ${cflags} -o ${tmp(bin)} ${src}`;
     await loud`${cc} -shared -fPIC ${cflags} -o ${tmp(zygote)} ${zygoteSrc}`;
+    await loud`${cc} -x c -c ${cflags} -o /dev/null ${reproducer}`;
   } catch {
     fail(`compiling for ${arch} failed (the compiler's messages are above)`);
   }

@@ -7,8 +7,9 @@
  * kernels they talk to, and the layouts they need are fixed by the uapi (checked by the
  * _Static_asserts below).
  *
- * Used by the in-guest agent (agent.c) and pasted whole into every C reproducer that
- * `mprog fuzz` writes (harness/fuzz/reproducer-c.ts), so a reproducer stays one standalone file.
+ * Used by the in-guest agent (agent.c) and by the C reproducers' runtime (reproducer.h); both
+ * are pasted whole into every C reproducer that `mprog fuzz` writes (harness/fuzz/reproducer-c.ts),
+ * so a reproducer stays one standalone file.
  */
 #ifndef MPROG_KERNEL_ABI_H
 #define MPROG_KERNEL_ABI_H
