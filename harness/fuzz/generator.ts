@@ -22,6 +22,7 @@ import {
 } from '../../emulator/uapi.js';
 import type { DevRef, DeviceDecl, ProgramDecl, Ref, Sequence, Step } from '../../contract/seq.js';
 import { type AttachPoint, type KnownDevice, type Observation, type PointState, attachTypesOf, observe, occupants, pointKey } from './model.js';
+import { generateCgroupSequence } from './cgroup-generator.js';
 import { Rng, sequenceSeed } from './rng.js';
 
 export interface GenerateOptions {
@@ -33,6 +34,8 @@ export interface GenerateOptions {
   netkit: boolean;
   /** Whether sequences may fill an entry to its limit (needs 60+ programs loaded per sequence). */
   bulk: boolean;
+  /** Whether some sequences are about cgroups (cgroup-generator.ts): the kernel has their mprog API. */
+  cgroups?: boolean;
   /** Exactly maxSteps decisions (benchmarks); otherwise 1..maxSteps. */
   fixedLength?: boolean;
   /** Ids the target's kernel used lately (idsOfWorld); raw numbers are drawn around them. */
@@ -61,6 +64,11 @@ export interface Generated {
   /** Every entry size (attached count of some attach point) the emulator saw after some step. */
   sizes: number[];
 }
+
+/** The share of cgroup sequences when the kernel has the cgroup mprog API, and the salt of the
+ * stream that decides it. */
+const CGROUP_SHARE = 0.3;
+const CGROUP_SALT = 0x6367;
 
 const SCHED_PROGS = 6;
 /** Programs a bulk fill attaches: enough to go past the 63 limit. */
@@ -387,7 +395,12 @@ class Builder {
 
 /** Sequence `index` of a run seeded with `seed`: the same arguments always give the same sequence. */
 export function generateSequence(seed: number, index: number, opts: GenerateOptions): Generated {
-  const b = new Builder(new Rng(sequenceSeed(seed, index)), opts, `fuzz-${seed}-${index}`);
+  const name = `fuzz-${seed}-${index}`;
+  // Decided on a stream of its own, so that a seed's tcx sequences stay what they were.
+  if (opts.cgroups && new Rng(sequenceSeed(seed, index) ^ CGROUP_SALT).chance(CGROUP_SHARE)) {
+    return generateCgroupSequence(new Rng(sequenceSeed(seed, index)), opts, name);
+  }
+  const b = new Builder(new Rng(sequenceSeed(seed, index)), opts, name);
   const decisions = opts.fixedLength ? opts.maxSteps : b.rng.between(1, Math.max(1, opts.maxSteps));
   for (let i = 0; i < decisions; i++) b.next();
   return { seq: b.sequence(), sizes: [...b.sizes].sort((x, y) => x - y) };

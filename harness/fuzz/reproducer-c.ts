@@ -222,10 +222,10 @@ export function parseCOutput(output: string): StepResult[] {
         count: Number(fields['count']),
         revision: Number(fields['rev']),
         attach_flags: Number(fields['aflags']),
-        prog_ids: splitList(fields['progs']!).map(nameOrNull),
-        link_ids: splitList(fields['links']!).map(nameOrNull),
-        prog_attach_flags: splitList(fields['pfl']!).map(Number),
-        link_attach_flags: splitList(fields['lfl']!).map(Number),
+        ...(fields['progs'] !== undefined && { prog_ids: splitList(fields['progs']).map(nameOrNull) }),
+        ...(fields['links'] !== undefined && { link_ids: splitList(fields['links']).map(nameOrNull) }),
+        ...(fields['pfl'] !== undefined && { prog_attach_flags: splitList(fields['pfl']).map(Number) }),
+        ...(fields['lfl'] !== undefined && { link_attach_flags: splitList(fields['lfl']).map(Number) }),
       };
     }
     if (fields['prog'] !== undefined) {

@@ -3,16 +3,53 @@
 // with flags 0 (append) or BPF_F_BEFORE (prepend) and nothing else; `bpftool net detach` removes
 // the last program (prog detach with attach_bpf_fd 0 and flags 0); `bpftool net show dev` is a
 // query; `ip link add/del` are dev_create/dev_delete; removing a program's pin is its close.
+// Cgroups: `bpftool cgroup attach PATH TYPE PROG [multi|override]` is a prog attach with flags 0,
+// BPF_F_ALLOW_MULTI or BPF_F_ALLOW_OVERRIDE, `bpftool cgroup detach` one naming its program,
+// `bpftool cgroup show PATH [effective]` a query; mkdir and rmdir (with the wait for the kernel's
+// release) make and remove cgroups, below a root the script makes on a cgroup2 mount of its own.
 // Links, relatives, REPLACE, expected revisions, raw ifindexes and netkit attach types have no
 // such form: the sequence then gets no script, and the reasons say which steps.
 
-import { BPF_F_BEFORE, BPF_TCX_EGRESS, BPF_TCX_INGRESS } from '../../emulator/uapi.js';
-import type { DevRef, ProgramType, Sequence, Step } from '../../contract/seq.js';
+import { BPF_CGROUP_SETSOCKOPT, BPF_F_ALLOW_MULTI, BPF_F_ALLOW_OVERRIDE, BPF_F_BEFORE, BPF_F_QUERY_EFFECTIVE, BPF_TCX_EGRESS, BPF_TCX_INGRESS, attachTypeName } from '../../emulator/uapi.js';
+import { type DevRef, type ProgramDecl, type ProgramType, QUERY_ARRAY_NAMES, type Sequence, type Step } from '../../contract/seq.js';
 import { shellQuote } from '../shell-quote.js';
 
 const TCX_NAMES: Record<number, string> = { [BPF_TCX_INGRESS]: 'tcx_ingress', [BPF_TCX_EGRESS]: 'tcx_egress' };
 /** ELF section names libbpf maps to each program type. */
 const SECTIONS: Record<ProgramType, string> = { sched_cls: 'tc', xdp: 'xdp', cgroup_skb: 'cgroup_skb/ingress', cgroup_sockopt: 'cgroup/getsockopt' };
+
+function section(p: ProgramDecl): string {
+  return p.type === 'cgroup_sockopt' && p.expected_attach_type === BPF_CGROUP_SETSOCKOPT ? 'cgroup/setsockopt' : SECTIONS[p.type];
+}
+
+/** bpftool cgroup's word for a list's mode. */
+const CGROUP_MODES: Record<number, string> = { 0: '', [BPF_F_ALLOW_MULTI]: ' multi', [BPF_F_ALLOW_OVERRIDE]: ' override' };
+
+/** The cgroup named by a step's target, or null (a device, a raw fd). */
+function cgroupName(dev: DevRef): string | null {
+  return 'cgroup' in dev ? dev.cgroup : null;
+}
+
+/** Why a cgroup step has no bpftool/mkdir/rmdir form, or null. */
+function whyNotCgroup(step: Step, closed: ReadonlySet<string>): string | null {
+  switch (step.op) {
+    case 'prog_attach':
+      if (CGROUP_MODES[step.flags] === undefined) return 'bpftool cgroup attach takes only multi or override (no BEFORE/AFTER, REPLACE, PREORDER)';
+      if (step.relative || step.replace || step.expected_revision !== 0) return 'bpftool cgroup attach takes no relative, replace or expected_revision';
+      if (closed.has(step.prog)) return 'the program was closed before (bpftool would not find it)';
+      return null;
+    case 'prog_detach':
+      if (step.prog === null || step.flags !== 0 || step.relative || step.expected_revision !== 0) return 'bpftool cgroup detach names a program, nothing else';
+      if (closed.has(step.prog)) return 'the program was closed before (bpftool would not find it)';
+      return null;
+    case 'query':
+      if ((step.query_flags & ~BPF_F_QUERY_EFFECTIVE) !== 0 || step.attach_flags !== 0) return 'bpftool cgroup show takes only effective';
+      if (step.count !== 64 || (step.arrays && step.arrays.length !== QUERY_ARRAY_NAMES.length)) return 'bpftool cgroup show lists everything';
+      return null;
+    default:
+      return 'bpftool has no cgroup link commands';
+  }
+}
 
 export type ShellReproducer = { script: string } | { inexpressible: string[] };
 
@@ -22,6 +59,8 @@ function devName(dev: DevRef): string | null {
 
 /** Why step `i` has no bpftool/ip form, or null when it has one. */
 function whyNot(step: Step, closed: ReadonlySet<string>): string | null {
+  if ('dev' in step && typeof step.dev === 'object' && 'cgroupFd' in step.dev) return 'a raw cgroup fd has no path';
+  if ('dev' in step && typeof step.dev === 'object' && cgroupName(step.dev) !== null) return whyNotCgroup(step, closed);
   switch (step.op) {
     case 'prog_attach': {
       if (!TCX_NAMES[step.attach_type]) return 'bpftool attaches only tcx_ingress/tcx_egress';
@@ -49,20 +88,44 @@ function whyNot(step: Step, closed: ReadonlySet<string>): string | null {
       return null;
     case 'cgroup_create':
     case 'cgroup_delete':
-      return 'the script makes no cgroups';
+      return null;
     default:
       return 'bpftool has no tcx link commands';
   }
 }
 
-function llvmIr(name: string, type: ProgramType): string {
+function llvmIr(p: ProgramDecl): string {
   return [
     'target triple = "bpf"',
     '@_license = global [4 x i8] c"GPL\\00", section "license", align 1',
-    `define i32 @${name}(i8* %ctx) section "${SECTIONS[type]}" {`,
+    `define i32 @${p.name}(i8* %ctx) section "${section(p)}" {`,
     '  ret i32 0',
     '}',
   ].join('\n');
+}
+
+/** The command of one expressible cgroup step, `paths` the directory of each cgroup name now. */
+function cgroupCommand(step: Step, paths: Map<string, string>): string {
+  const type = (t: number) => String(attachTypeName(t));
+  switch (step.op) {
+    case 'prog_attach':
+      return `bpftool cgroup attach "${paths.get(cgroupName(step.dev)!)}" ${type(step.attach_type)} pinned "$PINS/${step.prog}"${CGROUP_MODES[step.flags]}`;
+    case 'prog_detach':
+      return `bpftool cgroup detach "${paths.get(cgroupName(step.dev)!)}" ${type(step.attach_type)} pinned "$PINS/${step.prog}"`;
+    case 'query':
+      return `bpftool cgroup show "${paths.get(cgroupName(step.dev)!)}"${step.query_flags ? ' effective' : ''}`;
+    case 'cgroup_create':
+      return `mkdir "${paths.get(step.name)}"`;
+    case 'cgroup_delete':
+      return `cgroup_rmdir "${paths.get(step.cgroup)}"`;
+    default:
+      throw new Error(`no shell form for ${step.op}`); // whyNot() rules these out first
+  }
+}
+
+/** Whether a step acts on a cgroup (run outside the netns: it has nothing to do with it). */
+function onCgroup(step: Step): boolean {
+  return step.op === 'cgroup_create' || step.op === 'cgroup_delete' || ('dev' in step && typeof step.dev === 'object' && cgroupName(step.dev) !== null);
 }
 
 /** The command of one expressible step (run inside the sequence's netns). */
@@ -119,6 +182,38 @@ step() {
 }
 `;
 
+/** What a script with cgroups adds: a cgroup2 mount and a root of its own, removed at the end. */
+const CGROUP_HEADER = `CG="$WORK/cgroup2"
+CGROOT="$CG/mprog-repro-$$"
+cgroup_cleanup() {
+	find "$CGROOT" -depth -type d -exec rmdir {} + 2>/dev/null
+	umount "$CG" 2>/dev/null
+}
+trap 'cgroup_cleanup; cleanup' EXIT
+mkdir "$CG" && mount -t cgroup2 cgroup2 "$CG" && mkdir "$CGROOT" || exit 2
+# cgroup_rmdir DIR: rmdir, then the wait until the kernel released the cgroup's programs and links.
+cgroup_rmdir() {
+	rmdir "$1" || return
+	for _ in $(seq 1000); do
+		grep -q '^nr_dying_descendants 0$' "$CGROOT/cgroup.stat" && return 0
+		sleep 0.01
+	done
+}
+`;
+
+/** The directory of every cgroup name at each step: declared ones, then as cgroup_create makes them. */
+function cgroupPaths(seq: Sequence): { initial: Map<string, string>; atStep: Map<string, string>[] } {
+  const paths = new Map<string, string>();
+  const under = (parent: string | null) => (parent === null ? '$CGROOT' : paths.get(parent)!);
+  for (const c of seq.cgroups ?? []) paths.set(c.name, `${under(c.parent)}/${c.name}`);
+  const initial = new Map(paths);
+  const atStep = seq.steps.map((step) => {
+    if (step.op === 'cgroup_create') paths.set(step.name, `${under(step.parent)}/${step.name}`);
+    return new Map(paths);
+  });
+  return { initial, atStep };
+}
+
 export function shellReproducer(seq: Sequence): ShellReproducer {
   const closed = new Set<string>();
   const reasons: string[] = [];
@@ -128,15 +223,18 @@ export function shellReproducer(seq: Sequence): ShellReproducer {
     if (step.op === 'prog_close') closed.add(step.prog);
   });
   if (reasons.length > 0) return { inexpressible: reasons };
+  const paths = cgroupPaths(seq);
   const lines = [
     '#!/bin/sh',
     `# Reproducer for the bpf_mprog sequence ${JSON.stringify(seq.name)}, generated by \`mprog fuzz\`.`,
     '# Run as root. Needs ip (iproute2), bpftool 7.3 or later, and llc (LLVM) for the programs.',
     HEADER,
     // Interface names may hold any printable character but "/" and ":": each is one quoted word.
+    ...(seq.cgroups?.length || seq.steps.some(onCgroup) ? [CGROUP_HEADER] : []),
     ...seq.devices.map((d) => `in_ns ip link add ${shellQuote(d.name)} type ${d.kind} peer name ${shellQuote(d.peer)} || exit 2`),
-    ...seq.programs.map((p) => `load ${p.name} '${llvmIr(p.name, p.type)}'`),
-    ...seq.steps.map((step, i) => `step ${i} ${step.op} in_ns ${command(step)}`),
+    ...seq.programs.map((p) => `load ${p.name} '${llvmIr(p)}'`),
+    ...[...paths.initial.values()].map((dir) => `mkdir "${dir}" || exit 2`),
+    ...seq.steps.map((step, i) => (onCgroup(step) ? `step ${i} ${step.op} ${cgroupCommand(step, paths.atStep[i]!)}` : `step ${i} ${step.op} in_ns ${command(step)}`)),
     '',
   ];
   return { script: lines.join('\n') };

@@ -21,6 +21,7 @@ export interface ShrinkResult {
 function binds(step: Step): string[] {
   if (step.op === 'link_create') return [step.link];
   if (step.op === 'dev_create') return [step.name, step.peer];
+  if (step.op === 'cgroup_create') return [step.name];
   return [];
 }
 
@@ -113,6 +114,10 @@ function simplerSteps(step: Step): Step[] {
     if (step.count !== SEQ_DEFAULTS.queryCount) out.push({ ...step, count: SEQ_DEFAULTS.queryCount });
     if (step.query_flags !== 0) out.push({ ...step, query_flags: 0 });
     if (step.attach_flags !== 0) out.push({ ...step, attach_flags: 0 });
+    if (step.arrays) {
+      const { arrays: _arrays, ...all } = step;
+      out.push(all);
+    }
   }
   return out;
 }
@@ -201,6 +206,10 @@ class Shrinker {
     }
     for (const name of this.seq.devices.map((d) => d.name).reverse()) {
       if (await this.attempt({ devices: this.seq.devices.filter((d) => d.name !== name) })) changed = true;
+    }
+    // Cgroups nothing names, children first (the parser refuses a parent gone before its child).
+    for (const name of (this.seq.cgroups ?? []).map((c) => c.name).reverse()) {
+      if (!used.has(name) && (await this.attempt({ cgroups: this.seq.cgroups!.filter((c) => c.name !== name) }))) changed = true;
     }
     return changed;
   }

@@ -4,7 +4,7 @@
 import { cgroupBpfInherit, cgroupBpfRelease } from '../../emulator/cgroup.js';
 import { type Cgroup, cgroupMkdir, cgroupRmdir } from '../../emulator/cgroupfs.js';
 import { ENOENT, isErr } from '../../emulator/errno.js';
-import { ALL_QUERY_ARRAYS, type QueryOut } from '../../emulator/mprog.js';
+import type { QueryArrays, QueryOut } from '../../emulator/mprog.js';
 import { Kernel } from '../../emulator/kernel.js';
 import { DEFAULT_PROFILE, PROFILES, type Profile, findProfile } from '../../emulator/profiles.js';
 import { bpfProgLoad } from '../../emulator/prog.js';
@@ -46,6 +46,11 @@ export function cgroupNames(seq: Sequence): string[] {
   const names = (seq.cgroups ?? []).map((c) => c.name);
   for (const step of seq.steps) if (step.op === 'cgroup_create' && !names.includes(step.name)) names.push(step.name);
   return names;
+}
+
+/** The array pointers a query step passes: those it names (all four by default), none with count 0. */
+export function queryArrays(step: QueryStep): QueryArrays {
+  return Object.fromEntries(QUERY_ARRAY_NAMES.map((a) => [a, step.count > 0 && (step.arrays ?? QUERY_ARRAY_NAMES).includes(a)])) as unknown as QueryArrays;
 }
 
 /** The four query buffers as the caller reads them back: min(count passed, count) elements each,
@@ -215,7 +220,7 @@ class EmulatorRun {
           query_flags: step.query_flags,
           attach_flags: step.attach_flags,
           count: step.count,
-          arrays: step.arrays ? Object.fromEntries(QUERY_ARRAY_NAMES.map((a) => [a, step.arrays!.includes(a)])) as typeof ALL_QUERY_ARRAYS : ALL_QUERY_ARRAYS,
+          arrays: queryArrays(step),
         });
         if (isErr(out)) return { ret: out };
         return { ret: out.ret, query: queryBuffers(step, out) };

@@ -209,10 +209,15 @@ static void query(int step, uint32_t ifindex, uint32_t type, uint32_t count, uin
 		uint32_t n = a.count < count ? a.count : count;
 
 		printf(" count=%u rev=%llu aflags=%u", a.count, (unsigned long long)a.revision, a.attach_flags);
-		print_list("progs", ids, n, 1, 0);
-		print_list("links", lids, n, 1, 1);
-		print_list("pfl", pfl, n, 0, 0);
-		print_list("lfl", lfl, n, 0, 0);
+		/* The arrays the step names, as the harness reports them. */
+		if (arrays & 1)
+			print_list("progs", ids, n, 1, 0);
+		if (arrays & 4)
+			print_list("links", lids, n, 1, 1);
+		if (arrays & 2)
+			print_list("pfl", pfl, n, 0, 0);
+		if (arrays & 8)
+			print_list("lfl", lfl, n, 0, 0);
 	}
 	printf("\n");
 	free(ids);
