@@ -2,7 +2,7 @@
 // checked against what /work/shared/spec/kernel-semantics.md §9 recorded on a live kernel.
 
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -29,12 +29,12 @@ const AGENT_DIR = join(import.meta.dirname, '../vm/agent');
 /** This machine's agent binary, built if needed. */
 const agentBinary = async (): Promise<string> => (await buildAgent(hostArch()!)).agent;
 
-/** fn with a client of a fresh agent run with `args` over stdio; says BYE after it. */
-async function withAgent<T>(args: string[], fn: (client: AgentClient) => Promise<T>): Promise<T> {
+/** fn with a client of a fresh agent run with `args` over stdio (and the agent's pid); says BYE after it. */
+async function withAgent<T>(args: string[], fn: (client: AgentClient, agentPid: number) => Promise<T>): Promise<T> {
   const agent = spawn(await agentBinary(), args, { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     const client = await AgentClient.connect({ input: agent.stdout, output: agent.stdin }, { deadlineMs: 10_000 });
-    const result = await fn(client);
+    const result = await fn(client, agent.pid!);
     await client.bye();
     return result;
   } finally {
@@ -358,17 +358,45 @@ describe('bpftool cross-check', () => {
     );
     chmodSync(fake, 0o755);
     const zygote = (await buildAgent(hostArch()!)).bpftoolZygote;
-    await withAgent(['--bpftool', fake, '--stdbuf', LIBSTDBUF, '--bpftool-zygote', zygote], async (client) => {
+    const lies = async (client: AgentClient): Promise<void> => {
+      const err = await client.run(sequence('lying-bpftool', ['a'], [attach('a'), query()])).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TargetError);
+      expect(err).toMatchObject({ kind: 'harness-fault', message: expect.stringMatching(/lying-bpftool.*step 1.*bpftool says/) });
+    };
+    await withAgent(['--bpftool', fake, '--stdbuf', LIBSTDBUF, '--bpftool-zygote', zygote], async (client, agentPid) => {
       // Nothing attached: bpftool's empty list is right.
       await client.run(sequence('empty', ['a'], [query()]));
       // A partial answer (ENOSPC) is not compared.
       await client.run(sequence('partial', ['a', 'b'], [attach('a'), attach('b'), query({ count: 1 })]));
-      const err = await client.run(sequence('lying-bpftool', ['a'], [attach('a'), query()])).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(TargetError);
-      expect(err).toMatchObject({ kind: 'harness-fault', message: expect.stringMatching(/lying-bpftool.*step 1.*bpftool says/) });
+      await lies(client);
+      // The zygote every sequence's bpftool is forked from (here the fake's shell) killed: the
+      // agent starts another, and the check goes on.
+      const zygotes = (): number[] =>
+        childrenOf(agentPid).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(fake) && !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')));
+      const [first] = zygotes();
+      expect(first).toBeDefined();
+      process.kill(first!, 'SIGKILL');
+      await lies(client);
+      expect(zygotes()).toHaveLength(1);
+      expect(zygotes()[0]).not.toBe(first);
     });
   });
 });
+
+/** The pids whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(pid);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
 
 // ---- sequences in flight at once (--jobs) and RAWRUN ----
 

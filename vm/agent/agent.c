@@ -864,6 +864,7 @@ static const char *stdbuf_path;
 static const char *zygote_path;
 /* The agent's end of the zygote's socket; -1: no bpftool. */
 static int zygote_fd = -1;
+static pid_t zygote_pid = -1;
 /* Whether this sequence's queries run bpftool (set in the sequence's child). */
 static int bpftool_wanted = 1;
 
@@ -911,10 +912,23 @@ static void zygote_start(void)
 		_exit(127);
 	}
 	close(sv[1]);
-	if (pid < 0)
+	if (pid < 0) {
 		close(sv[0]);
-	else
-		zygote_fd = agent_fd(sv[0]);
+		return;
+	}
+	zygote_fd = agent_fd(sv[0]);
+	zygote_pid = pid;
+}
+
+/* A zygote that died (killed, out of memory) is started again: without it no query is checked. */
+static void zygote_keep(void)
+{
+	if (zygote_pid > 0 && waitpid(zygote_pid, NULL, WNOHANG) == zygote_pid) {
+		close(zygote_fd);
+		zygote_fd = -1;
+		zygote_pid = -1;
+		zygote_start();
+	}
 }
 
 /* Asks the zygote for a bpftool in this process's namespaces on the given pipes; its pid, or -1. */
@@ -1816,6 +1830,7 @@ static void start_job(void (*fn)(void *), void *arg)
 		finish_jobs();
 		release_held_netns();
 	}
+	zygote_keep();
 	job = job_at(n_jobs++);
 	*job = (struct job){ .answer_fd = -1 };
 	if (pipe2(ready, O_CLOEXEC) < 0 || (ready[0] = agent_fd(ready[0])) < 0 || (ready[1] = agent_fd(ready[1])) < 0 ||
