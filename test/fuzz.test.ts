@@ -22,7 +22,8 @@ import { withoutSteps } from '../harness/fuzz/shrink.js';
 import { normalise } from '../harness/normalise.js';
 import { parseSequenceText } from '../harness/seq/parse.js';
 import type { Sequence } from '../contract/seq.js';
-import { EmulatorTarget } from '../harness/targets/emulator.js';
+import { EmulatorTarget, runOnEmulator } from '../harness/targets/emulator.js';
+import { BPF_F_PREORDER } from '../emulator/uapi.js';
 import { HostTarget } from '../harness/targets/host.js';
 
 const P612 = findProfile('6.12')!;
@@ -193,6 +194,122 @@ describe('against the host kernel', () => {
     expect(real.sequences).toBe(200);
     expect(real.coverage.maxEntrySize).toBe(63);
   }, 600_000);
+});
+
+const P72 = findProfile('7.2')!;
+/** The cgroup code without BPF_F_PREORDER: what the fuzzer must find on a kernel that has it. */
+const NO_PREORDER: Profile = { ...P72, name: 'mutant-no-preorder', cgroupPreorder: false };
+const CGEN = { profile: P72, maxSteps: 20, netkit: false, bulk: true, cgroups: true };
+
+/** The cgroup sequences among the first `n` of a seed. */
+function cgroupSequences(seed: number, n: number): Sequence[] {
+  return Array.from({ length: n }, (_, i) => generateSequence(seed, i, CGEN).seq).filter((s) => s.cgroups?.length);
+}
+
+describe('cgroup sequences', () => {
+  it('round-trip through the parser and reach the limit of 64, effective queries, PREORDER, links and rmdir over a batch', () => {
+    const seqs = cgroupSequences(8, 300);
+    expect(seqs.length).toBeGreaterThan(50);
+    const seen = new Set<string>();
+    for (const seq of seqs) {
+      const text = sequenceToText(seq);
+      expect(sequenceToText(parseSequenceText(text, seq.file))).toBe(text);
+      for (const [i, r] of normalise(seq, runOnEmulator(seq, P72)).entries()) {
+        const step = seq.steps[i]!;
+        if (r.errno) seen.add(r.errno);
+        if (step.op === 'query' && step.query_flags === 1 && r.ok) seen.add('effective');
+        if ('flags' in step && step.flags & BPF_F_PREORDER && r.ok) seen.add('preorder');
+        if (step.op === 'cgroup_delete' && r.ok) seen.add('rmdir');
+        if (step.op === 'link_create' && r.ok) seen.add('link');
+        if (r.query?.count === 64) seen.add('full');
+      }
+    }
+    expect([...seen]).toEqual(expect.arrayContaining(['EPERM', 'E2BIG', 'ESTALE', 'EINVAL', 'ENOENT', 'EBUSY', 'effective', 'preorder', 'rmdir', 'link', 'full']));
+  });
+
+  describe('against the host kernel', () => {
+    let host: HostTarget;
+    let out: string;
+    let report: FuzzReport;
+
+    beforeAll(async () => {
+      host = new HostTarget();
+      out = mkdtempSync(join(tmpdir(), 'mprog-fuzz-cgroup-'));
+      report = await fuzz({ target: host, seed: 3, sequences: 300, maxSteps: 15, profile: NO_PREORDER, outDir: out });
+    }, 600_000);
+
+    afterAll(async () => {
+      await host?.close();
+    });
+
+    it('finds the mutant (no BPF_F_PREORDER) in a cgroup sequence and shrinks it to a PREORDER attach or two', async () => {
+      const d = report.divergence;
+      expect(d).not.toBeNull();
+      expect(d!.minimal.cgroups?.length).toBeGreaterThan(0);
+      expect(d!.minimal.steps.length).toBeLessThanOrEqual(3);
+      expect(d!.minimal.steps.some((s) => 'flags' in s && s.flags & BPF_F_PREORDER)).toBe(true);
+      expect((await compare(host, P72, d!.minimal)).diff).toEqual([]);
+    });
+
+    it('writes a C reproducer of it that builds and prints what the kernel answered', async () => {
+      const d = report.divergence!;
+      const dir = join(out, `divergence-${d.original.name}`);
+      await execa('gcc', ['-static', '-O2', '-Wall', '-Werror', '-o', join(dir, 'repro'), join(dir, 'repro.c')]);
+      const { stdout } = await execa(join(dir, 'repro'));
+      expect(diffResults(d.targetResults, parseCOutput(stdout))).toEqual([]);
+    });
+
+    it('C reproducers of generated cgroup sequences match the harness host results step by step', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'mprog-repro-cgroup-'));
+      for (const seq of cgroupSequences(31, 40).slice(0, 6)) {
+        writeFileSync(join(dir, 'r.c'), cReproducer(seq));
+        await execa('gcc', ['-static', '-O2', '-o', join(dir, 'r'), join(dir, 'r.c')]);
+        const { stdout } = await execa(join(dir, 'r'));
+        const onHost = normalise(seq, await host.run(seq));
+        expect(diffResults(onHost, parseCOutput(stdout)), seq.name).toEqual([]);
+      }
+    }, 120_000);
+
+    it('a shell reproducer of a cgroup sequence bpftool can express runs (cgroup attach/detach/show, mkdir, rmdir)', async () => {
+      const seq = parseSequenceText(
+        JSON.stringify({
+          format: 'mprog-seq/1',
+          name: 'sh-cgroup',
+          cgroups: ['c0', { name: 'c1', parent: 'c0' }],
+          programs: [{ name: 'a', type: 'cgroup_skb' }, { name: 'b', type: 'cgroup_skb' }, { name: 'g', type: 'cgroup_sockopt' }],
+          steps: [
+            { op: 'prog_attach', prog: 'a', cgroup: 'c0', attach_type: 'cgroup_inet_ingress', flags: ['BPF_F_ALLOW_MULTI'] },
+            { op: 'prog_attach', prog: 'b', cgroup: 'c1', attach_type: 'cgroup_inet_ingress', flags: ['BPF_F_ALLOW_OVERRIDE'] },
+            { op: 'prog_attach', prog: 'g', cgroup: 'c1', attach_type: 'cgroup_getsockopt' },
+            { op: 'query', cgroup: 'c1', attach_type: 'cgroup_inet_ingress', query_flags: ['BPF_F_QUERY_EFFECTIVE'] },
+            { op: 'cgroup_create', name: 'c2', parent: 'c1' },
+            { op: 'cgroup_delete', cgroup: 'c2' },
+            { op: 'prog_detach', prog: 'b', cgroup: 'c1', attach_type: 'cgroup_inet_ingress' },
+            { op: 'cgroup_delete', cgroup: 'c1' },
+          ],
+        }),
+        'sh-cgroup.json',
+      );
+      const made = shellReproducer(seq);
+      if (!('script' in made)) throw new Error(made.inexpressible.join('; '));
+      const script = join(mkdtempSync(join(tmpdir(), 'mprog-sh-cgroup-')), 'repro.sh');
+      writeFileSync(script, made.script, { mode: 0o755 });
+      const bpftoolDir = dirname(await projectBpftool(hostArch()!));
+      const run = await execa('sh', [script], { reject: false, env: { PATH: `${bpftoolDir}:${process.env['PATH']}` } });
+      expect(run.stderr).toBe('');
+      expect(run.exitCode).toBe(0);
+      // Every step succeeded, and the effective query listed b (c1's override) and a (c0's multi).
+      expect(run.stdout.split('\n').filter((l) => l.startsWith('step ')).map((l) => l.replace(/^step \d+ \w+: /, ''))).toEqual(seq.steps.map(() => '0'));
+      expect(run.stdout).toMatch(/cgroup_inet_ingress +b[\s\S]*cgroup_inet_ingress +a/);
+    });
+
+    it('finds no divergence between the real 7.2 profile and the kernel, cgroup sequences included', async () => {
+      const real = await fuzz({ target: host, seed: 2027, sequences: 200, maxSteps: 20, profile: P72 });
+      const d = real.divergence;
+      expect(d, d ? `possible emulator bug:\n${sequenceToText(d.minimal)}\n${JSON.stringify(d.diff, null, 2)}` : '').toBeNull();
+      expect(real.sequences).toBe(200);
+    }, 600_000);
+  });
 });
 
 describe('bench', () => {

@@ -63,7 +63,7 @@ type OpKind = 'prog_attach' | 'prog_detach' | 'link_create' | 'link_update' | 'l
 
 const OPS: readonly (readonly [OpKind, number])[] = [
   ['prog_attach', 28], ['link_create', 14], ['prog_detach', 12], ['query', 14], ['link_update', 6], ['link_detach', 4],
-  ['link_close', 4], ['link_info', 4], ['prog_close', 2], ['cgroup_delete', 3], ['cgroup_create', 3], ['bulk_fill', 2],
+  ['link_close', 4], ['link_info', 4], ['prog_close', 2], ['cgroup_delete', 3], ['cgroup_create', 3], ['bulk_fill', 8],
 ];
 
 const SKB_PROGS = 5;
@@ -308,14 +308,15 @@ class CgroupBuilder {
   /** Fills one list to 62..65 programs in one decision (multi mode, appended or prepended). */
   bulkFill(): void {
     this.bulkDone = true;
-    const list = this.list();
+    let list = this.list();
+    if (list.attachType === GS) list = this.lists.get(key({ cgroup: list.cgroup, attachType: IN })) ?? { ...list, attachType: IN, progs: [], mode: 0, revision: 1 };
     const target = this.rng.between(62, 65);
     const flags = M | this.rng.weighted([[0, 3], [B, 1], [P, 1]]);
     const steps: Step[] = this.bulkProgs.slice(0, Math.max(0, target - list.progs.length)).map((prog) => ({
       op: 'prog_attach',
       prog,
       dev: { cgroup: list.cgroup },
-      attach_type: list.attachType === GS ? IN : list.attachType,
+      attach_type: list.attachType,
       flags,
       relative: null,
       replace: null,
