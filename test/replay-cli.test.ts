@@ -19,7 +19,7 @@ describe('mprog replay', () => {
       ['name', 'file', 'target', 'kernel', 'results'],
       ['name', 'file', 'target', 'kernel', 'results'],
     ]);
-    expect(out[0]).toMatchObject({ name: 'tcx/revision', file: FILE, target: 'emulator:6.12', kernel: 'emulator:6.12' });
+    expect(out[0]).toMatchObject({ name: 'tcx/revision', file: FILE, target: 'emulator:6.12.110', kernel: 'emulator:6.12.110' }); // the default profile: Debian's 6.12
     const seq = JSON.parse(readFileSync(FILE, 'utf8')) as { steps: unknown[] };
     const results = out[0]!['results'] as Record<string, unknown>[];
     expect(results).toHaveLength(seq.steps.length);
