@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages mprog needs on the host: QEMU for both guest architectures, the
 # compilers for the static agent, llc for the shell reproducers' programs, what building the
-# mprog-X.Y kernels from kernel-configs/ needs (make, flex, bison, bc, libelf and openssl headers),
+# mprog-X.Y kernels from kernel-configs/ needs (make, flex, bison, bc, libelf and openssl headers;
+# git applies the patches of `mprog kernel build` and reads the state of a git tree),
 # and the tools vm/*.ts run (util-linux's setpriv and unshare tie every child to mprog's life;
 # coreutils' libstdbuf runs the host's bpftool line-buffered;
 # apt's own private configuration fetches kernels, kernel sources, busybox and bpftool later;
@@ -14,7 +15,7 @@ qemu-system-x86 qemu-system-arm qemu-user-static
 gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross llvm
 xz-utils zstd gzip tar binutils file iproute2 util-linux cpio coreutils
 debian-archive-keyring apt dpkg
-make flex bison bc libelf-dev libssl-dev
+make flex bison bc libelf-dev libssl-dev git
 "
 
 if [ $# -gt 0 ]; then

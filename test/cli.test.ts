@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { prepareKernel } from '../vm/kernels.js';
 
 const mprog = (...args: string[]) => execa('node', ['bin/mprog.js', ...args], { reject: false, env: { NO_COLOR: '1' } });
-const COMMANDS = ['replay', 'conform', 'merge', 'fuzz', 'kernels'];
+const COMMANDS = ['replay', 'conform', 'merge', 'fuzz', 'kernels', 'kernel', 'diff'];
 const MINUTE = 60_000;
 
 interface Entry {

@@ -11,9 +11,10 @@
 // work unrelated to the mprog API, so a guest replays about twice as fast as on a cloud kernel.
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { atExit, pidAlive } from './lifetime.js';
 import { cpus } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Available } from './apt.js';
 import { applyPatches } from './kernel-patch.js';
 import { type KernelSource, resolveKernelSource, treeVersion } from './kernel-source.js';
@@ -88,13 +89,24 @@ export async function buildKernel(req: KernelBuildRequest, label = req.source): 
   const fragment = readFileSync(fragmentPath());
   // Same inputs, same key; without patches and fragments it is the key mprog-X.Y always had.
   const key = createHash('sha256').update(source.identity).update(fragment).update(req.arch);
-  for (const p of patches) key.update(`\0patch\0${sha256(p)}`);
   for (const c of configs) key.update(`\0config\0${sha256(c)}`);
+  // The unpatched tree's objects are shared by every patch of it: keyed without the patches.
+  const objectsKey = key.copy().digest('hex').slice(0, 12);
+  for (const p of patches) key.update(`\0patch\0${sha256(p)}`);
   const dir = join(cacheRoot(), 'kernels', `${source.name}_${req.arch}_${key.digest('hex').slice(0, 12)}`);
   const described = [source.description, ...req.patches.map((p) => `+ ${basename(p)}`), ...req.configs.map((c) => `+ config ${basename(c)}`)].join(' ');
   const what = `kernel ${label} (${req.arch})`;
+  const job = { what, source, configs: req.configs, arch: req.arch };
+  const objects = join(cacheRoot(), 'kernel-objects', `${source.name}_${req.arch}_${objectsKey}`);
   const saved = await cachedDir<BuildManifest>(dir, 'kernel.json', async (tmp) => {
-    const release = await build(what, { source, patches: req.patches, configs: req.configs, arch: req.arch, out: tmp, dir });
+    let release: string;
+    if (req.patches.length) {
+      release = await patchedBuild(job, objects, req.patches, tmp);
+    } else {
+      const base = await baseObjects(job, objects);
+      for (const f of ['image', 'config']) copyFileSync(join(base.dir, f), join(tmp, f));
+      release = base.release;
+    }
     return { manifest: { package: source.package, description: described, release }, files: ['image', 'config'] };
   });
   return {
@@ -109,45 +121,151 @@ export async function buildKernel(req: KernelBuildRequest, label = req.source): 
   };
 }
 
+/** One source, configured one way, for one arch. */
 interface BuildJob {
+  what: string;
   source: KernelSource;
-  patches: readonly string[];
   configs: readonly string[];
   arch: Arch;
-  /** Scratch: the tree, the objects, then the product's files. */
-  out: string;
-  /** Where the product will be, for the messages. */
-  dir: string;
 }
 
-/** Lays the tree out, patches, configures and compiles it; leaves image and config in job.out; returns the release. */
-async function build(what: string, job: BuildJob): Promise<string> {
-  const { make: cross, compiler, target, image } = BUILD[job.arch];
-  requireTools(what, ['make', compiler, 'flex', 'bison', 'bc', 'tar', 'xz', ...(job.patches.length ? ['git'] : [])]);
-  notice(`${what}: building from ${job.source.description}; a few minutes, once (cached in ${job.dir})`);
-  const tree = await job.source.layOut(join(job.out, 'src'));
-  checkVersion(what, tree);
-  if (job.patches.length) {
-    notice(`${what}: applying ${job.patches.length} patch${job.patches.length > 1 ? 'es' : ''}`);
-    await applyPatches(what, tree, job.patches);
+/**
+ * Where make puts the objects: a directory inside the source tree, so that Kbuild names the
+ * source `..` in every command and dependency it records, and the objects of one tree stay valid
+ * in another copy of it (a patched build recompiles only what its patches touch).
+ */
+const OBJ = '.mprog-obj';
+/** Object trees kept (each ~100 MB for tinyconfig); the least recently used beyond this go. */
+const KEEP_OBJECTS = 3;
+
+interface BaseObjects {
+  /** image, config and obj/ (the object tree) of the unpatched build. */
+  dir: string;
+  release: string;
+}
+
+/** The unpatched tree built (or found built): its image, config and object tree. */
+async function baseObjects(job: BuildJob, dir: string): Promise<BaseObjects> {
+  const { image } = BUILD[job.arch];
+  // One build of a base at a time (conform's mprog-X.Y and a patch of it may want it at once).
+  const saved = await oneAtATime(`${dir}.lock`, () => cachedDir<{ release: string }>(dir, 'objects.json', async (tmp) => {
+    const tree = await layOutTree(job, join(tmp, 'src'), []);
+    notice(`${job.what}: building ${job.source.description} unpatched; a few minutes, once (objects kept in ${dir})`);
+    const config = await configure(job, tree);
+    await compile(job, tree);
+    renameSync(join(tree, OBJ), join(tmp, 'obj'));
+    rmSync(tree, { recursive: true, force: true });
+    copyFileSync(join(tmp, 'obj', image), join(tmp, 'image'));
+    writeFileSync(join(tmp, 'config'), config);
+    return { manifest: { release: readRelease(join(tmp, 'obj')) }, files: ['image', 'config'] };
+  }));
+  const now = new Date();
+  utimesSync(join(dir, 'objects.json'), now, now); // used: kept over older ones
+  pruneObjects(dirname(dir));
+  return { dir, release: saved.release };
+}
+
+/**
+ * The tree with `patches` applied (first: a patch that does not apply is said at once), built on
+ * a copy of the unpatched objects in `objects`; image and config left in `out`.
+ */
+async function patchedBuild(job: BuildJob, objects: string, patches: readonly string[], out: string): Promise<string> {
+  const tree = await layOutTree(job, join(out, 'src'), patches);
+  const base = await baseObjects(job, objects);
+  // A copy, not links: the compiler rewrites objects in place.
+  await runBuildStep(job.what, 'cp', ['-a', join(base.dir, 'obj'), join(tree, OBJ)], { step: 'copying the unpatched objects' });
+  notice(`${job.what}: compiling what the patches change (on the objects of ${basename(base.dir)})`);
+  await compile(job, tree);
+  const config = readFileSync(join(tree, OBJ, '.config'), 'utf8');
+  checkConfig(job.what, tree, config, fragmentsOf(job), job.arch); // a patch may change Kconfig
+  copyFileSync(join(tree, OBJ, BUILD[job.arch].image), join(out, 'image'));
+  writeFileSync(join(out, 'config'), config);
+  return readRelease(join(tree, OBJ));
+}
+
+/** The source laid out in `dir`, checked to be a kernel with tcx, `patches` applied. */
+async function layOutTree(job: BuildJob, dir: string, patches: readonly string[]): Promise<string> {
+  requireTools(job.what, ['make', BUILD[job.arch].compiler, 'flex', 'bison', 'bc', 'tar', 'xz', 'cp', ...(patches.length ? ['git'] : [])]);
+  notice(`${job.what}: laying out ${job.source.description}`);
+  const tree = await job.source.layOut(dir);
+  checkVersion(job.what, tree);
+  if (patches.length) {
+    notice(`${job.what}: applying ${patches.length} patch${patches.length > 1 ? 'es' : ''}`);
+    await applyPatches(job.what, tree, patches);
   }
-  if (!existsSync(join(tree, 'kernel', 'bpf', 'tcx.c'))) throw new KernelBuildError(`${what}: the tree has no tcx (no kernel/bpf/tcx.c; tcx came in Linux 6.6)`);
-  const obj = join(job.out, 'build');
-  const make = (step: string, args: string[], onLine?: (line: string) => void) =>
-    runBuildStep(what, 'make', ['-C', tree, `O=${obj}`, ...cross, ...args], { step, ...(onLine && { onLine }) });
-  notice(`${what}: configuring (tinyconfig + mprog.fragment${job.configs.map((c) => ` + ${basename(c)}`).join('')})`);
-  await make('make tinyconfig', ['tinyconfig']);
-  const fragments = [fragmentPath(), ...job.configs.map((c) => resolve(c))];
-  await runBuildStep(what, join(tree, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', obj, join(obj, '.config'), ...fragments], { step: 'merging the config fragments' });
-  await make('make olddefconfig', ['olddefconfig']);
+  if (!existsSync(join(tree, 'kernel', 'bpf', 'tcx.c'))) throw new KernelBuildError(`${job.what}: the tree has no tcx (no kernel/bpf/tcx.c; tcx came in Linux 6.6)`);
+  return tree;
+}
+
+function fragmentsOf(job: BuildJob): string[] {
+  return [fragmentPath(), ...job.configs.map((c) => resolve(c))];
+}
+
+function make(job: BuildJob, tree: string, step: string, args: string[], onLine?: (line: string) => void): Promise<string> {
+  return runBuildStep(job.what, 'make', ['-C', tree, `O=${OBJ}`, ...BUILD[job.arch].make, ...args], { step, ...(onLine && { onLine }) });
+}
+
+/** tinyconfig + the fragments; returns the config, checked to hold every fragment's options. */
+async function configure(job: BuildJob, tree: string): Promise<string> {
+  notice(`${job.what}: configuring (tinyconfig + mprog.fragment${job.configs.map((c) => ` + ${basename(c)}`).join('')})`);
+  const obj = join(tree, OBJ);
+  await make(job, tree, 'make tinyconfig', ['tinyconfig']);
+  await runBuildStep(job.what, join(tree, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', obj, join(obj, '.config'), ...fragmentsOf(job)], { step: 'merging the config fragments' });
+  await make(job, tree, 'make olddefconfig', ['olddefconfig']);
   const config = readFileSync(join(obj, '.config'), 'utf8');
-  checkConfig(what, tree, config, fragments, job.arch);
+  checkConfig(job.what, tree, config, fragmentsOf(job), job.arch);
+  return config;
+}
+
+async function compile(job: BuildJob, tree: string): Promise<void> {
+  const { target } = BUILD[job.arch];
   const jobs = cpus().length;
-  notice(`${what}: compiling (make -j${jobs} ${target})`);
-  await make(`make ${target}`, [`-j${jobs}`, target], compileProgress(what));
-  copyFileSync(join(obj, image), join(job.out, 'image'));
-  writeFileSync(join(job.out, 'config'), config);
+  notice(`${job.what}: compiling (make -j${jobs} ${target})`);
+  await make(job, tree, `make ${target}`, [`-j${jobs}`, target], compileProgress(job.what));
+}
+
+function readRelease(obj: string): string {
   return readFileSync(join(obj, 'include', 'config', 'kernel.release'), 'utf8').trim();
+}
+
+/**
+ * Runs `work` while holding `lock` (a file with this process's id), waiting while a live process
+ * holds it; a dead holder's lock is taken over.
+ */
+async function oneAtATime<T>(lock: string, work: () => Promise<T>): Promise<T> {
+  mkdirSync(dirname(lock), { recursive: true });
+  for (;;) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let holder: number;
+    try {
+      holder = Number(readFileSync(lock, 'utf8').trim()); // 0: being written this moment
+    } catch {
+      continue; // released meanwhile
+    }
+    if (holder > 0 && !pidAlive(holder)) rmSync(lock, { force: true });
+    else await new Promise((r) => setTimeout(r, 2000));
+  }
+  const release = atExit(() => rmSync(lock, { force: true }));
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { force: true });
+    release();
+  }
+}
+
+/** Removes the object trees beyond the KEEP_OBJECTS most recently used. */
+function pruneObjects(root: string): void {
+  const kept = readdirSync(root)
+    .filter((d) => existsSync(join(root, d, 'objects.json')))
+    .map((d) => ({ d, used: statSync(join(root, d, 'objects.json')).mtimeMs }))
+    .sort((a, b) => b.used - a.used);
+  for (const { d } of kept.slice(KEEP_OBJECTS)) rmSync(join(root, d), { recursive: true, force: true });
 }
 
 /** A kernel tree, and one with tcx. */

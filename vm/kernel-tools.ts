@@ -1,8 +1,9 @@
-// Running the tools of a kernel build (tar, git, make, the compiler) so that a failure says what
-// went wrong in the user's terms: which tool is missing, or the lines of its output that matter.
+// The steps of a kernel build (tar, git apply, make, the compiler) run through tool.ts, with
+// failures said in the user's terms: which tool is missing, or the lines of its output that
+// matter (a compiler's error, not make's last "Error 1").
 
-import { execa } from 'execa';
-import { findOnPath, tied } from './lifetime.js';
+import { findOnPath } from './lifetime.js';
+import { ToolError, runTool } from './tool.js';
 
 /** A kernel build that cannot be done as asked: the message says why (`mprog kernel build` exits 2). */
 export class KernelBuildError extends Error {
@@ -15,12 +16,12 @@ export function requireTools(what: string, tools: readonly string[]): void {
   if (missing.length) throw new KernelBuildError(`${what}: missing build tool${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (scripts/setup.sh installs them)`);
 }
 
-/** What a compiler or linker says when it stops a build. */
-const COMPILER_ERROR = /(: error: |: fatal error: |undefined reference to|Error: |error: )/;
+/** What a compiler, assembler or linker says when it stops a build. */
+const COMPILER_ERROR = /(: error: |: fatal error: |undefined reference to|Error: )/;
 
 /**
- * The part of a failed command's output worth reading: from the first compiler error (make -j
- * keeps printing after it) a few lines on, then the last lines; or just the last lines.
+ * The part of a failed step's output worth reading: from the first compiler error (make -j
+ * keeps going after it) a few lines on, then the last lines; or just the last lines.
  */
 export function failureTail(output: string, lines = 15): string {
   const all = output.trimEnd().split('\n');
@@ -31,8 +32,8 @@ export function failureTail(output: string, lines = 15): string {
 }
 
 /**
- * Runs a build tool (tied to mprog's life, with its whole process tree); a failure is a
- * KernelBuildError with the output's failureTail. `onLine` sees the combined output as it comes.
+ * Runs one step of a build (its whole process tree tied to mprog); a failure is a
+ * KernelBuildError naming `step` with the output's failureTail. `onLine` sees stdout as it comes.
  */
 export async function runBuildStep(
   what: string,
@@ -40,22 +41,18 @@ export async function runBuildStep(
   args: string[],
   opts: { cwd?: string; env?: Record<string, string>; step?: string; onLine?: (line: string) => void } = {},
 ): Promise<string> {
-  const child = execa(...tied(cmd, args, { tree: true }), { reject: false, all: true, env: { LC_ALL: 'C', ...opts.env }, maxBuffer: 1 << 28, ...(opts.cwd && { cwd: opts.cwd }) });
-  if (opts.onLine) {
-    let partial = '';
-    child.all?.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop()!;
-      for (const line of lines) opts.onLine!(line);
+  const step = opts.step ?? cmd;
+  try {
+    return await runTool(cmd, args, {
+      what: `${what}: ${step}`,
+      tree: true,
+      env: { LC_ALL: 'C', ...opts.env },
+      ...(opts.cwd && { cwd: opts.cwd }),
+      ...(opts.onLine && { onLine: opts.onLine }),
     });
+  } catch (err) {
+    if (!(err instanceof ToolError)) throw err;
+    if (err.exitCode === undefined) throw new KernelBuildError(`${what}: cannot run ${cmd} (scripts/setup.sh installs the build tools)`);
+    throw new KernelBuildError(`${what}: ${step} failed:\n${failureTail(err.output)}`);
   }
-  const r = await child;
-  if (r.exitCode !== 0) {
-    const output = r.all ?? '';
-    if (r.exitCode === undefined || /failed to execute|No such file or directory.*\b(setpriv|unshare)\b/.test(output)) {
-      throw new KernelBuildError(`${what}: cannot run ${cmd} (scripts/setup.sh installs the build tools)`);
-    }
-    throw new KernelBuildError(`${what}: ${opts.step ?? cmd} failed:\n${failureTail(output)}`);
-  }
-  return r.all ?? '';
 }

@@ -8,6 +8,7 @@
 // by the agent protocol's BYE rather than SIGTERM, so `forceKillAfterDelay` (SIGTERM, then SIGKILL)
 // does not match their stop either: they keep node's spawn, an exit hook and a BYE deadline.
 
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { tied } from './lifetime.js';
 
@@ -35,6 +36,18 @@ export interface ToolOptions {
   input?: string | Buffer;
   /** How many of its last lines a failure shows (default 10). */
   lines?: number;
+  /** Each line of its stdout as it comes (a long build's progress); the result still has all of it. */
+  onLine?: (line: string) => void;
+}
+
+/** Calls `onLine` with each complete line `stream` yields. */
+function followLines(stream: Readable | null, onLine: (line: string) => void): void {
+  let partial = '';
+  stream?.on('data', (chunk: Buffer | string) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) onLine(line);
+  });
 }
 
 /** The last `n` lines of `text`, without trailing white space. */
@@ -49,7 +62,7 @@ export function lastLines(text: string, n: number): string {
 export async function runTool(cmd: string, args: readonly string[], opts: ToolOptions & { binary: true }): Promise<Buffer>;
 export async function runTool(cmd: string, args: readonly string[], opts: ToolOptions & { binary?: false }): Promise<string>;
 export async function runTool(cmd: string, args: readonly string[], opts: ToolOptions & { binary?: boolean }): Promise<string | Buffer> {
-  const r = await execa(...tied(cmd, args, { tree: opts.tree ?? false }), {
+  const child = execa(...tied(cmd, args, { tree: opts.tree ?? false }), {
     reject: false,
     cleanup: true,
     encoding: opts.binary ? 'buffer' : 'utf8',
@@ -57,6 +70,8 @@ export async function runTool(cmd: string, args: readonly string[], opts: ToolOp
     ...(opts.cwd && { cwd: opts.cwd }),
     ...(opts.input !== undefined && { input: opts.input }),
   });
+  if (opts.onLine) followLines(child.stdout, opts.onLine);
+  const r = await child;
   if (r.exitCode === 0) return opts.binary ? Buffer.from(r.stdout as Uint8Array) : (r.stdout as string);
   const text = (out: unknown) => (typeof out === 'string' ? out : Buffer.from((out as Uint8Array | undefined) ?? []).toString());
   const stderr = text(r.stderr);
