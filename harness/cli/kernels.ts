@@ -18,7 +18,8 @@ known only after its first build). Nothing is downloaded: the answer comes from 
 lists of the private apt under .cache/apt.
 
   --arch A   x86_64 or arm64 (repeatable, or a,b)
-  --json     one JSON array of {kernel, arch, kind, package, version, suite, usable, why}
+  --json     one JSON array of {kernel, arch, kind, package, version, suite, usable, why, cgroups}
+             (cgroups: whether its cgroup attach points have the mprog API the cgroup corpus needs)
 
 exit status: 0 listed, 2 bad input or the mirror could not be read`;
 
@@ -33,6 +34,8 @@ export interface KernelEntry {
   usable: boolean;
   /** Why not usable; null when usable. */
   why: string | null;
+  /** Whether the exact version has the cgroup mprog API (6.17, 6.12.110): else cgroup sequences are unsupported. */
+  cgroups: boolean;
 }
 
 /** Why a kernel of this series cannot run the corpus against the emulator, or null when it can. */
@@ -54,6 +57,7 @@ function entry(k: MirrorKernel, kind: KernelEntry['kind']): KernelEntry {
     suite: k.package?.suite ?? null,
     usable: why === null,
     why,
+    cgroups: profileForRelease(k.package?.version ?? k.series)?.cgroupMprog ?? false,
   };
 }
 
@@ -64,7 +68,8 @@ function textLines(entries: KernelEntry[], arches: string[]): string {
     lines.push(`${arch}:`);
     for (const e of entries.filter((x) => x.arch === arch)) {
       const what = e.package === null ? '(no package)' : `${e.kind === 'built' ? 'built from ' : ''}${e.package} ${e.version} (${e.suite})`;
-      lines.push(`  ${e.kernel.padEnd(width)}  ${e.usable ? 'usable    ' : 'not usable'}  ${what}${e.why ? `: ${e.why}` : ''}`);
+      const cgroups = e.usable && !e.cgroups ? ': cgroup sequences unsupported (no cgroup mprog API before 6.17 and 6.12.110)' : '';
+      lines.push(`  ${e.kernel.padEnd(width)}  ${e.usable ? 'usable    ' : 'not usable'}  ${what}${e.why ? `: ${e.why}` : ''}${cgroups}`);
     }
   }
   return `${lines.join('\n')}\n`;
