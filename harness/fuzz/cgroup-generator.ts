@@ -7,7 +7,7 @@
 
 import { normalise } from '../normalise.js';
 import { runOnEmulator } from '../targets/emulator.js';
-import type { CgroupDecl, DevRef, ProgramDecl, QueryStep, Ref, Sequence, Step, StepResult } from '../../contract/seq.js';
+import type { CgroupDecl, DevRef, ProgramDecl, QueryArrayName, QueryStep, Ref, Sequence, Step, StepResult } from '../../contract/seq.js';
 import {
   BPF_CGROUP_GETSOCKOPT,
   BPF_CGROUP_INET_EGRESS,
@@ -65,6 +65,10 @@ const OPS: readonly (readonly [OpKind, number])[] = [
   ['prog_attach', 28], ['link_create', 14], ['prog_detach', 12], ['query', 14], ['link_update', 6], ['link_detach', 4],
   ['link_close', 4], ['link_info', 4], ['prog_close', 2], ['cgroup_delete', 3], ['cgroup_create', 3], ['bulk_fill', 8],
 ];
+
+/** Query arrays: the ids alone (what an effective query can take), or no ids at all. */
+const ONLY_PROG_IDS: QueryArrayName[] = ['prog_ids'];
+const NO_PROG_IDS: QueryArrayName[] = ['link_ids', 'prog_attach_flags'];
 
 const SKB_PROGS = 5;
 /** One past the limit of 64 programs a list holds. */
@@ -264,8 +268,8 @@ class CgroupBuilder {
           query_flags: effective ? BPF_F_QUERY_EFFECTIVE : rng.chance(0.02) ? 2 : 0,
           attach_flags: rng.chance(0.02) ? 2 : 0,
           // prog_attach_flags with an effective query is EINVAL: mostly leave it out then.
-          ...(effective && rng.chance(0.9) ? { arrays: ['prog_ids'] as const } : rng.chance(0.1) ? { arrays: ['link_ids', 'prog_attach_flags'] as const } : {}),
-        } as QueryStep;
+          ...(effective && rng.chance(0.9) ? { arrays: ONLY_PROG_IDS } : rng.chance(0.1) ? { arrays: NO_PROG_IDS } : {}),
+        };
       }
       case 'link_update': {
         const open = this.openLinks();
