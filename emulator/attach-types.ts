@@ -1,6 +1,6 @@
 // attach_type_to_prog_type() and its friends in kernel/bpf/syscall.c: which program type an
-// attach type takes, and which families the syscalls route to. Only tcx and netkit are modelled
-// beyond this routing; the others are answered as far as their common checks go.
+// attach type takes, and which families the syscalls route to. tcx, netkit and cgroups are
+// modelled beyond this routing; the others are answered as far as their common checks go.
 
 import type { Profile } from './profiles.js';
 import { BPF_NETKIT_PEER, BPF_NETKIT_PRIMARY, BPF_PROG_TYPE, BPF_TCX_EGRESS, BPF_TCX_INGRESS, type BpfProgType } from './uapi.js';
