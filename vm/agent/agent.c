@@ -889,7 +889,8 @@ static void zygote_start(void)
 		return;
 	pid = fork();
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR), sock = dup(sv[1]); /* dup: without O_CLOEXEC */
+		/* Above stdio, without O_CLOEXEC: the zygote finds it by MPROG_ZYGOTE_FD. */
+		int null = open("/dev/null", O_RDWR), sock = fcntl(sv[1], F_DUPFD, 3);
 		char sock_text[16], preload[2 * PATH_MAX + 2];
 
 		dup2(null, 0);
@@ -954,13 +955,15 @@ static pid_t zygote_fork(int stdin_fd, int stdout_fd)
 	cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
 	memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
 	if (sendmsg(zygote_fd, &msg, 0) == 1) {
+		ssize_t n;
+
 		close(reply[1]); /* so that a zygote gone before it answers reads as end of file */
 		reply[1] = -1;
-		while (read(reply[0], &pid, sizeof(pid)) != sizeof(pid))
-			if (errno != EINTR) {
-				pid = -1;
-				break;
-			}
+		do
+			n = read(reply[0], &pid, sizeof(pid));
+		while (n < 0 && errno == EINTR);
+		if (n != sizeof(pid))
+			pid = -1;
 	}
 	close(pidfd);
 	close(reply[0]);
