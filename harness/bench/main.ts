@@ -65,7 +65,7 @@ function vmGroup(arch: 'x86_64' | 'arm64'): Group {
       `guest_raw_corpus_ops_per_s_${arch}`, `conform_share_of_raw_${arch}`,
     ],
     run: async (out) => {
-      const b = await benchQemu({ arch, sequences: selftestSequences(), rounds: 2, conformRound: conformRound('debian-6.12', arch) });
+      const b = await benchQemu({ arch, sequences: selftestSequences(), rounds: 4, conformRound: conformRound('debian-6.12', arch) });
       out[`boot_s_${arch}`] = round(b.bootSeconds);
       out[`replay_ops_per_s_${arch}`] = round(b.replay.perSecond);
       out[`replay_checked_ops_per_s_${arch}`] = round(b.checked.perSecond);
