@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { kernelFault, runKernelDiff } from '../harness/kernel-diff/run.js';
+import { QemuTarget } from '../harness/targets/qemu.js';
 
 const MINUTE = 60_000;
 
@@ -126,6 +128,22 @@ describe('mprog diff', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/result: no difference \(exit 0\)/);
     expect(readdirSync(out).filter((d) => d.startsWith('difference-'))).toEqual([]);
+  });
+
+  it('reports a kernel under test that panics as a crash (exit 3), its console kept', { timeout: 15 * MINUTE }, async () => {
+    const out = mkdtempSync(join(tmpdir(), 'mprog-diff-'));
+    const base = new QemuTarget('qemu:mprog-6.12:x86_64');
+    // Neither the initramfs's init nor the init asked for exists: "Requested init ... failed", a panic.
+    const kernel = new QemuTarget('qemu:mprog-6.12:x86_64', { extraCmdline: 'rdinit=/nonexistent init=/nonexistent', bootDeadlineMs: 5 * MINUTE });
+    try {
+      const request = { base, kernel, baseName: 'mprog-6.12', kernelName: 'panicking', arch: 'x86_64', corpus: [], fuzz: 1, seed: 1, maxSteps: 5, outDir: out };
+      const err = await runKernelDiff(request).then(() => null, (e: unknown) => e);
+      const fault = kernelFault(out, err);
+      expect(fault).toMatchObject({ side: 'kernel', status: 3, fault: { kind: 'panic' } });
+      expect(readFileSync(join(out, fault!.fault.console!), 'utf8')).toMatch(/Kernel panic - not syncing/);
+    } finally {
+      await Promise.all([base.close(), kernel.close()]);
+    }
   });
 
   it('exits 2 naming a kernel that does not exist', async () => {

@@ -59,6 +59,17 @@ describe('kernel sources', () => {
     expect((await resolveKernelSource(dir)).identity).not.toBe(before);
   });
 
+  it('keys a tarball on its bytes and lays out the tree inside it', async () => {
+    const dir = tree({ 'linux-6.13/Makefile': 'VERSION = 6\nPATCHLEVEL = 13\n', 'linux-6.13/kernel/bpf/tcx.c': 'a\n' });
+    const tarball = join(dir, 'linux-6.13.tar.xz');
+    await execa('tar', ['-cJf', tarball, '-C', dir, 'linux-6.13']);
+    const source = await resolveKernelSource(tarball);
+    expect(source.name).toBe('tarball-linux-6.13');
+    expect(source.identity).toMatch(/^tarball:[0-9a-f]{64}$/);
+    const laid = await source.layOut(join(mkdtempSync(join(tmpdir(), 'mprog-layout-')), 'src'));
+    expect(readFileSync(join(laid, 'kernel/bpf/tcx.c'), 'utf8')).toBe('a\n');
+  });
+
   it('reads the files and hunks of a patch', () => {
     const files = patchFiles(readFileSync('test/patches/does-not-apply.patch', 'utf8'));
     expect([...files.keys()]).toEqual(['kernel/bpf/mprog.c']);

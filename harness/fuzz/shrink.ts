@@ -1,6 +1,6 @@
-// Shrinking a diverging sequence to a small one that still diverges. The test ("does it still
-// diverge?") runs on the real target, so the minimal sequence is one the kernel really answers
-// differently. Every candidate goes back through the parser (seqjson.rebuild): a candidate that
+// Shrinking a diverging sequence to a small one that still diverges. The test is the caller's
+// ("does it still diverge?": fuzz asks a target and the emulator, diff two kernels) and runs on
+// the real kernels, so the minimal sequence is one they really answer differently. Every candidate goes back through the parser (seqjson.rebuild): a candidate that
 // would leave a reference dangling is repaired by dropping the steps that depend on what was
 // removed, and one the parser still refuses is skipped.
 
@@ -8,7 +8,7 @@ import type { DevRef, Ref, Sequence, Step } from '../../contract/seq.js';
 import { SEQ_DEFAULTS } from '../seq/parse.js';
 import { rebuild } from './seqjson.js';
 
-/** Whether a candidate still shows the divergence (false also when the target could not run it). */
+/** Whether a candidate still shows the divergence (false also when a kernel could not run it). */
 export type StillDiverges = (seq: Sequence) => Promise<boolean>;
 
 export interface ShrinkResult {

@@ -78,11 +78,10 @@ export async function runDiffCommand(args: string[]): Promise<number> {
     const fault = kernelFault(values.out, err);
     if (!fault) throw err;
     const name = fault.side === 'base' ? values.base : values.kernel;
-    const crash = ['panic', 'hung', 'agent-lost'].includes(fault.fault.kind);
     const consoleLog = fault.fault.console ? ` (console log: ${displayPath(resolve(values.out, fault.fault.console))})` : '';
     const which = fault.side === 'base' ? 'the base kernel' : 'the kernel under test';
     process.stderr.write(`mprog: diff: ${which} ${name} cannot run: ${fault.fault.kind}: ${fault.fault.message}${consoleLog}\n`);
-    return crash ? 3 : 2;
+    return fault.status;
   } finally {
     await Promise.all(targets.map((t) => t.close().catch(() => undefined)));
   }

@@ -232,9 +232,13 @@ export async function runKernelDiff(req: DiffRequest): Promise<DiffDone> {
   return { report, releases: { base: baseRelease, kernel: kernelRelease } };
 }
 
-/** A kernel that could not come up at all: which one, and its fault (console kept in outDir). */
-export function kernelFault(outDir: string, err: unknown): { side: 'base' | 'kernel'; fault: Fault } | null {
+/**
+ * A kernel that could not come up at all: which one, its fault (console kept in outDir) and the
+ * exit status it means: 3 for a crash, 2 for a kernel that cannot run (no tcx, no boot).
+ */
+export function kernelFault(outDir: string, err: unknown): { side: 'base' | 'kernel'; fault: Fault; status: 2 | 3 } | null {
   if (!(err instanceof KernelFault)) return null;
   if (!(err.cause instanceof TargetError)) throw err.cause;
-  return { side: err.side, fault: faultOf(outDir, err.cause, `${err.side}-kernel`) };
+  const fault = faultOf(outDir, err.cause, `${err.side}-kernel`);
+  return { side: err.side, fault, status: outcomeOfFault(fault.kind) === 'crash' ? 3 : 2 };
 }
