@@ -114,6 +114,13 @@ function classify(d: StepDivergence, inBaseWorld: StepResult[] | null, inKernelW
   return tell(`model already wrong: the emulator (profile ${profile.name}) answers as neither kernel`);
 }
 
+/** Every difference of `answers` with the emulator's answer beside it and what that says. */
+function classifyAll(seq: Sequence, answers: KernelAnswers, profile: Profile): RecordedDivergence[] {
+  const inBaseWorld = emulatorAnswers(seq, profile, answers.baseWorld);
+  const inKernelWorld = emulatorAnswers(seq, profile, answers.kernelWorld);
+  return answers.diff.map((d) => classify(d, inBaseWorld, inKernelWorld, profile));
+}
+
 /** The record of a sequence that got no answer from one of the kernels; a guest's console is kept. */
 function faultRecord(req: DiffRequest, tp: TargetPlan, seq: Sequence, err: unknown, ms: number): ResultRecord {
   const side = err instanceof KernelFault ? err.side : null;
@@ -146,8 +153,7 @@ async function difference(state: RunState, seq: Sequence, answers: KernelAnswers
   // Every difference here was shrunk before (one rule shows in many sequences): said, not shrunk again.
   const covering = state.findings.filter((f) => [...keys].some((k) => f.keys.has(k)));
   if ([...keys].every((k) => covering.some((f) => f.keys.has(k)))) {
-    const divergences = answers.diff.map((d) => classify(d, emulatorAnswers(seq, profile, answers.baseWorld), emulatorAnswers(seq, profile, answers.kernelWorld), profile));
-    return { ...base, divergences, ms, notes: covering.map((f) => `the same difference as ${f.sequence}, shrunk there: ${f.dir}`) };
+    return { ...base, divergences: classifyAll(seq, answers, profile), ms, notes: covering.map((f) => `the same difference as ${f.sequence}, shrunk there: ${f.dir}`) };
   }
   log(`${seq.file}: the kernels differ at step ${answers.diff.map((d) => d.step).join(', ')}; shrinking against both...`);
   const stillDiffers = async (candidate: Sequence): Promise<boolean> => {
@@ -164,11 +170,10 @@ async function difference(state: RunState, seq: Sequence, answers: KernelAnswers
   const minimal = { ...shrunk.seq, name: `${seq.name}-minimal`, description: `shrunk by mprog diff from ${seq.file}: ${req.baseName} and ${req.kernelName} answer it differently` };
   // Once more with the bpftool check on, as fuzz reports its findings.
   const final = await compareKernels(req, minimal, true);
-  const inBaseWorld = emulatorAnswers(minimal, profile, final.baseWorld);
-  const divergences = final.diff.map((d) => classify(d, inBaseWorld, emulatorAnswers(minimal, profile, final.kernelWorld), profile));
+  const divergences = classifyAll(minimal, final, profile);
   const dir = join(req.outDir, `difference-${state.findings.length + 1}-${slug(seq.name)}`);
   const written = writeReproducers(dir, minimal, seq);
-  const details = { base: req.baseName, kernel: req.kernelName, profile: profile.name, diff: divergences, results: { base: final.base, kernel: final.kernel, emulator: inBaseWorld }, worlds: { base: final.baseWorld ?? null, kernel: final.kernelWorld ?? null }, shellNote: written.shellNote };
+  const details = { base: req.baseName, kernel: req.kernelName, profile: profile.name, diff: divergences, results: { base: final.base, kernel: final.kernel, emulator: emulatorAnswers(minimal, profile, final.baseWorld) }, worlds: { base: final.baseWorld ?? null, kernel: final.kernelWorld ?? null }, shellNote: written.shellNote };
   written.write('difference.json', `${JSON.stringify(details, null, 2)}\n`);
   state.findings.push({ keys, sequence: seq.file, dir });
   const notes = [
@@ -178,7 +183,7 @@ async function difference(state: RunState, seq: Sequence, answers: KernelAnswers
     ...(final.diff.length ? [] : ['warning: the minimal sequence did not differ when replayed once more: a kernel may answer inconsistently']),
   ];
   for (const d of divergences) log(`  step ${d.step} (${d.op}): ${d.fields.map((f) => `${f.path}: base ${JSON.stringify(f.left)}, kernel ${JSON.stringify(f.right)}`).join('; ')} — ${d.verdict}`);
-  return { ...base, steps: seq.steps.length, divergences, ms, notes, blocks: [{ title: `minimal sequence (${minimal.steps.length} steps)`, text: sequenceToText(minimal) }] };
+  return { ...base, divergences, ms, notes, blocks: [{ title: `minimal sequence (${minimal.steps.length} steps)`, text: sequenceToText(minimal) }] };
 }
 
 export interface DiffDone {
