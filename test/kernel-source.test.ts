@@ -88,6 +88,18 @@ describe('trees mprog kernel build refuses before compiling', () => {
     await expect(build(tree({ Makefile: MAKEFILE }))).rejects.toThrow(/the tree has no tcx \(no kernel\/bpf\/tcx\.c/);
   });
 
+  it('a machine without the build tools: named, with where to get them', async () => {
+    const path = process.env['PATH'];
+    process.env['PATH'] = mkdtempSync(join(tmpdir(), 'mprog-empty-path-'));
+    try {
+      await expect(build(tree({ Makefile: MAKEFILE, 'kernel/bpf/tcx.c': '' }))).rejects.toThrow(
+        /missing build tools make, gcc, flex, bison, bc, tar, xz, cp \(scripts\/setup\.sh installs them\)/,
+      );
+    } finally {
+      process.env['PATH'] = path;
+    }
+  });
+
   it('a source that is not there', async () => {
     await expect(build('/nonexistent/linux')).rejects.toThrow(/\/nonexistent\/linux: no such file or directory/);
   });
