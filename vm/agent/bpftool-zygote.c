@@ -3,7 +3,7 @@
  * Preloaded into Debian's bpftool (LD_PRELOAD) by the agent: a fork server, so that a sequence's
  * bpftool costs a fork instead of an exec. Under TCG an exec of bpftool (the dynamic loader mapping
  * and relocating libelf, zlib, libzstd, libcap and libc) costs about 50 ms, several times a
- * sequence's own work; a fork of the loaded process, about a millisecond.
+ * sequence's own work; a fork of the loaded process, with bpftool's start and exit, about 6 ms.
  *
  * Only where MPROG_ZYGOTE_FD names a socket does anything happen; the constructor then never
  * returns in the loaded process: it serves requests on that socket. (The agent runs bpftool
