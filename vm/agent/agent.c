@@ -848,8 +848,8 @@ static void list_add(struct sbuf *sb, const char *key, const uint32_t *v, uint32
 }
 
 /*
- * The bpftool cross-check: one `bpftool -j batch file -` per sequence, in its netns, fed a
- * `net show` after every query. bpftool is Debian's, unmodified, loaded once per agent
+ * The bpftool cross-check: one `bpftool -j batch file -` per sequence, in its namespaces, fed a
+ * `net show` (`cgroup show` for a cgroup) after every query. bpftool is Debian's, unmodified, loaded once per agent
  * (zygote_start) with two libraries preloaded. coreutils' libstdbuf (as `stdbuf -iL -oL` does)
  * makes its stdin and stdout line-buffered, and glibc flushes a line-buffered stdout before it
  * reads a line-buffered stdin: each command's element (one line of compact JSON) comes out in one
