@@ -149,7 +149,7 @@ async function baseObjects(job: BuildJob, dir: string): Promise<BaseObjects> {
   const { image } = BUILD[job.arch];
   // One build of a base at a time (conform's mprog-X.Y and a patch of it may want it at once).
   const saved = await oneAtATime(`${dir}.lock`, () => cachedDir<{ release: string }>(dir, 'objects.json', async (tmp) => {
-    const tree = await layOutTree(job, join(tmp, 'src'), []);
+    const { tree } = await layOutTree(job, join(tmp, 'src'), []);
     notice(`${job.what}: building ${job.source.description} unpatched; a few minutes, once (objects kept in ${dir})`);
     const config = await configure(job, tree);
     await compile(job, tree);
@@ -170,10 +170,13 @@ async function baseObjects(job: BuildJob, dir: string): Promise<BaseObjects> {
  * a copy of the unpatched objects in `objects`; image and config left in `out`.
  */
 async function patchedBuild(job: BuildJob, objects: string, patches: readonly string[], out: string): Promise<string> {
-  const tree = await layOutTree(job, join(out, 'src'), patches);
+  const { tree, patched } = await layOutTree(job, join(out, 'src'), patches);
   const base = await baseObjects(job, objects);
   // A copy, not links: the compiler rewrites objects in place.
   await runBuildStep(job.what, 'cp', ['-a', join(base.dir, 'obj'), join(tree, OBJ)], { step: 'copying the unpatched objects' });
+  // Newer than every object: the base may have been built after the patches were applied.
+  const now = new Date();
+  for (const f of patched) if (existsSync(join(tree, f))) utimesSync(join(tree, f), now, now);
   notice(`${job.what}: compiling what the patches change (on the objects of ${basename(base.dir)})`);
   await compile(job, tree);
   const config = readFileSync(join(tree, OBJ, '.config'), 'utf8');
@@ -183,18 +186,16 @@ async function patchedBuild(job: BuildJob, objects: string, patches: readonly st
   return readRelease(join(tree, OBJ));
 }
 
-/** The source laid out in `dir`, checked to be a kernel with tcx, `patches` applied. */
-async function layOutTree(job: BuildJob, dir: string, patches: readonly string[]): Promise<string> {
+/** The source laid out in `dir`, checked to be a kernel with tcx, `patches` applied: the tree and the files they touched. */
+async function layOutTree(job: BuildJob, dir: string, patches: readonly string[]): Promise<{ tree: string; patched: string[] }> {
   requireTools(job.what, ['make', BUILD[job.arch].compiler, 'flex', 'bison', 'bc', 'tar', 'xz', 'cp', ...(patches.length ? ['git'] : [])]);
   notice(`${job.what}: laying out ${job.source.description}`);
   const tree = await job.source.layOut(dir);
   checkVersion(job.what, tree);
-  if (patches.length) {
-    notice(`${job.what}: applying ${patches.length} patch${patches.length > 1 ? 'es' : ''}`);
-    await applyPatches(job.what, tree, patches);
-  }
+  if (patches.length) notice(`${job.what}: applying ${patches.length} patch${patches.length > 1 ? 'es' : ''}`);
+  const patched = patches.length ? await applyPatches(job.what, tree, patches) : [];
   if (!existsSync(join(tree, 'kernel', 'bpf', 'tcx.c'))) throw new KernelBuildError(`${job.what}: the tree has no tcx (no kernel/bpf/tcx.c; tcx came in Linux 6.6)`);
-  return tree;
+  return { tree, patched };
 }
 
 function fragmentsOf(job: BuildJob): string[] {

@@ -56,15 +56,19 @@ function explain(output: string, files: Map<string, Hunk[]>): string {
   return (other.length ? other : output.trim().split('\n').slice(-5)).join('\n').replace(/^(error|fatal): /gm, '');
 }
 
-/** Applies `patches` to `tree` in order; the first that does not apply stops the build. */
-export async function applyPatches(what: string, tree: string, patches: readonly string[]): Promise<void> {
+/** Applies `patches` to `tree` in order (the first that does not apply stops the build); returns the files they touch. */
+export async function applyPatches(what: string, tree: string, patches: readonly string[]): Promise<string[]> {
+  const touched = new Set<string>();
   for (const [i, patch] of patches.entries()) {
     const name = `patch ${i + 1} of ${patches.length} (${basename(patch)})`;
     const text = readFileSync(patch, 'utf8');
     const files = patchFiles(text);
     if (files.size === 0) throw new KernelBuildError(`${what}: ${name}: not a unified diff (no ---/+++ file lines)`);
     // The tree's files may be hard links to the user's own: a patched file must be a copy.
-    for (const f of files.keys()) breakLink(join(tree, f));
+    for (const f of files.keys()) {
+      breakLink(join(tree, f));
+      touched.add(f);
+    }
     // Outside any repository (the tree may sit below one): git apply then works like patch -p1.
     const env = { GIT_CEILING_DIRECTORIES: dirname(tree) };
     await runBuildStep(what, 'git', ['apply', '-p1', '--verbose', resolve(patch)], { cwd: tree, env }).catch((err: unknown) => {
@@ -72,4 +76,5 @@ export async function applyPatches(what: string, tree: string, patches: readonly
       throw new KernelBuildError(`${what}: ${name} does not apply: ${explain(err.message, files)}`);
     });
   }
+  return [...touched];
 }
