@@ -57,6 +57,26 @@ const CGROUP_SKB_CHECKED = {
   commit: CGROUP_SKB_CHECK_COMMIT,
 };
 
+/** Tracing attach types after 6.12's last (56): not modelled (their programs cannot be loaded by
+ * a sequence), so every profile answers them as an unknown type would be. */
+const UPROBE_SESSION = {
+  behaviour: 'attach type 57 exists (BPF_TRACE_UPROBE_SESSION), a tracing type, not modelled, where 6.12 answers EINVAL for an unknown type',
+  commit: '"bpf: Add support for uprobe multi session attach" (v6.13)',
+};
+const TRACING_SESSIONS = {
+  behaviour:
+    'attach types 57..61 exist (BPF_TRACE_UPROBE_SESSION, BPF_TRACE_FSESSION, BPF_TRACE_FENTRY_MULTI, BPF_TRACE_FEXIT_MULTI, BPF_TRACE_FSESSION_MULTI); they are tracing types, not modelled, where 6.12 answers EINVAL for an unknown type',
+  commit: '"bpf: Add support for uprobe multi session attach" (v6.13) and the tracing session/multi series after it (uapi bpf.h of 7.2.13)',
+};
+const NETKIT_SINGLE_MODE = {
+  behaviour: 'netkit devices made in single mode answer EOPNOTSUPP to every mprog command (not reachable from mprog-seq/1: its netkit devices are pairs)',
+  commit: '"netkit: Add single device mode for netkit" (v7.0)',
+};
+const TCX_DETACH_PERMISSIONS = {
+  behaviour: 'BPF_PROG_DETACH of tcx/netkit without a program fd needs CAP_NET_ADMIN (EPERM otherwise; no effect for root)',
+  commit: 'ae23bc81ddf7 "bpf: Fix tcx/netkit detach permissions when prog fd isn\'t given" (also in 6.12.114+)',
+};
+
 export const PROFILES: readonly Profile[] = [
   {
     name: '6.1',
@@ -158,7 +178,7 @@ export const PROFILES: readonly Profile[] = [
     to: '6.15',
     tcx: true,
     netkit: true,
-    maxAttachType: 62,
+    maxAttachType: 58,
     mprogMax: 63,
     cgroupSkbAttachTypeChecked: true,
     cgroupMprog: false,
@@ -166,19 +186,7 @@ export const PROFILES: readonly Profile[] = [
     differences: [
       not(CGROUP_MPROG),
       not(CGROUP_PREORDER),
-      {
-        behaviour:
-          'attach types 57..61 exist (BPF_TRACE_UPROBE_SESSION, BPF_TRACE_FSESSION, BPF_TRACE_FENTRY_MULTI, BPF_TRACE_FEXIT_MULTI, BPF_TRACE_FSESSION_MULTI); they are tracing types, not modelled, where 6.12 answers EINVAL for an unknown type',
-        commit: '"bpf: Add support for uprobe multi session attach" (v6.13) and the tracing session/multi series after it (uapi bpf.h of 7.2.13)',
-      },
-      {
-        behaviour: 'netkit devices made in single mode answer EOPNOTSUPP to every mprog command (not reachable from mprog-seq/1: its netkit devices are pairs)',
-        commit: '"netkit: Add single device mode for netkit" (v7.0)',
-      },
-      {
-        behaviour: 'BPF_PROG_DETACH of tcx/netkit without a program fd needs CAP_NET_ADMIN (EPERM otherwise; no effect for root)',
-        commit: 'ae23bc81ddf7 "bpf: Fix tcx/netkit detach permissions when prog fd isn\'t given" (also in 6.12.114+)',
-      },
+      UPROBE_SESSION,
     ],
   },
   {
@@ -187,7 +195,7 @@ export const PROFILES: readonly Profile[] = [
     to: '6.17',
     tcx: true,
     netkit: true,
-    maxAttachType: 62,
+    maxAttachType: 58,
     mprogMax: 63,
     cgroupSkbAttachTypeChecked: true,
     cgroupMprog: false,
@@ -195,19 +203,7 @@ export const PROFILES: readonly Profile[] = [
     differences: [
       not(CGROUP_MPROG),
       CGROUP_PREORDER,
-      {
-        behaviour:
-          'attach types 57..61 exist (BPF_TRACE_UPROBE_SESSION, BPF_TRACE_FSESSION, BPF_TRACE_FENTRY_MULTI, BPF_TRACE_FEXIT_MULTI, BPF_TRACE_FSESSION_MULTI); they are tracing types, not modelled, where 6.12 answers EINVAL for an unknown type',
-        commit: '"bpf: Add support for uprobe multi session attach" (v6.13) and the tracing session/multi series after it (uapi bpf.h of 7.2.13)',
-      },
-      {
-        behaviour: 'netkit devices made in single mode answer EOPNOTSUPP to every mprog command (not reachable from mprog-seq/1: its netkit devices are pairs)',
-        commit: '"netkit: Add single device mode for netkit" (v7.0)',
-      },
-      {
-        behaviour: 'BPF_PROG_DETACH of tcx/netkit without a program fd needs CAP_NET_ADMIN (EPERM otherwise; no effect for root)',
-        commit: 'ae23bc81ddf7 "bpf: Fix tcx/netkit detach permissions when prog fd isn\'t given" (also in 6.12.114+)',
-      },
+      UPROBE_SESSION,
     ],
   },
   {
@@ -224,19 +220,9 @@ export const PROFILES: readonly Profile[] = [
     differences: [
       CGROUP_MPROG,
       CGROUP_PREORDER,
-      {
-        behaviour:
-          'attach types 57..61 exist (BPF_TRACE_UPROBE_SESSION, BPF_TRACE_FSESSION, BPF_TRACE_FENTRY_MULTI, BPF_TRACE_FEXIT_MULTI, BPF_TRACE_FSESSION_MULTI); they are tracing types, not modelled, where 6.12 answers EINVAL for an unknown type',
-        commit: '"bpf: Add support for uprobe multi session attach" (v6.13) and the tracing session/multi series after it (uapi bpf.h of 7.2.13)',
-      },
-      {
-        behaviour: 'netkit devices made in single mode answer EOPNOTSUPP to every mprog command (not reachable from mprog-seq/1: its netkit devices are pairs)',
-        commit: '"netkit: Add single device mode for netkit" (v7.0)',
-      },
-      {
-        behaviour: 'BPF_PROG_DETACH of tcx/netkit without a program fd needs CAP_NET_ADMIN (EPERM otherwise; no effect for root)',
-        commit: 'ae23bc81ddf7 "bpf: Fix tcx/netkit detach permissions when prog fd isn\'t given" (also in 6.12.114+)',
-      },
+      TRACING_SESSIONS,
+      NETKIT_SINGLE_MODE,
+      TCX_DETACH_PERMISSIONS,
     ],
   },
 ];
