@@ -717,20 +717,14 @@ static uint32_t target_of(const struct sequence *s, const struct step *st)
 static int cgroup_make(struct sequence *s, int c, int parent)
 {
 	struct cgroup_name *cg = &s->cgroups[c];
-	char path[PATH_MAX];
 	int fd;
 
 	if (parent >= 0 && s->cgroups[parent].fd < 0)
 		return -ENOENT;
-	if (snprintf(path, sizeof(path), "%s/%s", parent < 0 ? cgroup_root : s->cgroups[parent].path, cg->name) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	if (mkdir(path, 0755) < 0)
-		return -errno;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = cgroup_mkdir_open(parent < 0 ? cgroup_root : s->cgroups[parent].path, cg->name, cg->path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	cg->fd = fd;
-	strcpy(cg->path, path);
 	return 0;
 }
 

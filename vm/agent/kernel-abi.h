@@ -441,6 +441,24 @@ static int cgroup2_setup(void)
 	return 0;
 }
 
+/* mkdir of `dir`/`name` and an fd of it; the path into path (PATH_MAX). The fd, or -errno. */
+static int cgroup_mkdir_open(const char *dir, const char *name, char *path)
+{
+	char made[PATH_MAX];
+	int fd;
+
+	/* Checked, so that every includer stays -Wall -Werror clean (-Wformat-truncation). */
+	if (snprintf(made, sizeof(made), "%s/%s", dir, name) >= (int)sizeof(made))
+		return -ENAMETOOLONG;
+	if (mkdir(made, 0755) < 0)
+		return -errno;
+	fd = open(made, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	strcpy(path, made);
+	return fd;
+}
+
 /* A cgroup's id (what bpf_link_info reports): its directory's inode number. */
 static uint64_t cgroup_id_of(int fd)
 {

@@ -299,22 +299,15 @@ static const char *cgroup_name(uint64_t id, char *buf)
 /* mkdir and open of cgroup c below cgroup parent (-1: the root); 0 or -errno. */
 static int cgroup_make(int c, int parent)
 {
-	char path[PATH_MAX];
 	int fd;
 
 	if (parent >= 0 && cgroups[parent].fd < 0)
 		return -ENOENT;
-	/* Checked, so that a whole reproducer stays -Wall -Werror clean (-Wformat-truncation). */
-	if (snprintf(path, sizeof(path), "%s/%s", parent < 0 ? cgroup_root : cgroups[parent].path, cgroups[c].name) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	if (mkdir(path, 0755) < 0)
-		return -errno;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = cgroup_mkdir_open(parent < 0 ? cgroup_root : cgroups[parent].path, cgroups[c].name, cgroups[c].path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	cgroups[c].fd = fd;
 	cgroups[c].id = cgroup_id_of(fd);
-	strcpy(cgroups[c].path, path);
 	return 0;
 }
 
