@@ -11,11 +11,12 @@ import { ModelGapError } from '../emulator/syscall.js';
 /**
  * What ended the command, as its exit status says it (README, "Faults and exit codes"):
  * `usage` a flag or argument (printed with the command's help), `bad-input` a file, a corpus or
- * an output directory, `unusable` a target that cannot answer (replay, fuzz).
+ * an output directory, `unusable` a target that cannot answer (replay, fuzz) or a kernel that
+ * cannot be built, `crash` a kernel that crashed under a command that stops there (diff).
  */
-export type ExitClass = 'usage' | 'bad-input' | 'unusable';
+export type ExitClass = 'usage' | 'bad-input' | 'unusable' | 'crash';
 
-export const EXIT_STATUS: Record<ExitClass, number> = { usage: 2, 'bad-input': 2, unusable: 2 };
+export const EXIT_STATUS: Record<ExitClass, number> = { usage: 2, 'bad-input': 2, unusable: 2, crash: 3 };
 
 export interface ErrorPlace {
   /** The file the error is in, and the JSON path in it, where there is one. */
@@ -64,6 +65,19 @@ export class BadInputs extends BadInput {
 export class Unusable extends MprogError {
   override name = 'Unusable';
   readonly exitClass = 'unusable';
+}
+
+/** A kernel that could not be built, or could not run a command's sequences: exit 3 when it
+ * crashed (panicked, hung, lost its agent), else 2. */
+export class KernelFailure extends MprogError {
+  override name = 'KernelFailure';
+  constructor(
+    message: string,
+    readonly exitClass: 'unusable' | 'crash' = 'unusable',
+    place: ErrorPlace = {},
+  ) {
+    super(message, place);
+  }
 }
 
 /** A target that could not answer: `SPEC: why`, and a guest's console tail. */

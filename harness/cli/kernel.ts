@@ -5,7 +5,8 @@
 import { buildKernel } from '../../vm/kernel-build.js';
 import { KernelBuildError } from '../../vm/kernel-tools.js';
 import { ARCHES, isArch } from '../../vm/paths.js';
-import { UsageError, parseOptions } from './main.js';
+import { KernelFailure, UsageError } from '../errors.js';
+import { parseOptions } from './main.js';
 
 export const KERNEL_HELP = `usage: mprog kernel build SRC [--patch FILE]... [--config FRAGMENT]... [--arch A]
 
@@ -42,8 +43,6 @@ export async function runKernel(args: string[]): Promise<number> {
     process.stdout.write(`${kernel.description} (${kernel.arch})${kernel.release ? `: Linux ${kernel.release}` : ''}\n${kernel.image}\n`);
     return 0;
   } catch (err) {
-    if (!(err instanceof KernelBuildError)) throw err;
-    process.stderr.write(`mprog: ${err.message}\n`);
-    return 2;
+    throw err instanceof KernelBuildError ? new KernelFailure(err.message, 'unusable', { cause: err }) : err;
   }
 }

@@ -10,8 +10,6 @@ import { FUZZ_HELP, runFuzz } from '../fuzz/cli.js';
 import { DIFF_HELP, runDiffCommand } from '../kernel-diff/cli.js';
 import { EXIT_STATUS, MprogError, UsageError, errorText } from '../errors.js';
 
-/** Commands may import UsageError from here, beside parseOptions; it lives in ../errors.ts. */
-export { UsageError };
 import { repoRoot } from '../../vm/paths.js';
 import { KERNEL_HELP, runKernel } from './kernel.js';
 import { KERNELS_HELP, runKernels } from './kernels.js';

@@ -3,13 +3,13 @@
 
 import { resolve } from 'node:path';
 import type { Target } from '../../contract/target.js';
-import { UsageError, integerOption, parseOptions } from '../cli/main.js';
+import { integerOption, parseOptions } from '../cli/main.js';
 import { TARGET_OPTIONS, openOptions, targetOptionsHelp } from '../cli/target-options.js';
 import { REPORT_FILES } from '../conform/outputs.js';
 import { RESULTS_FILE } from '../conform/records.js';
 import { renderReport } from '../conform/terminal.js';
 import { displayPath, loadCorpus } from '../corpus.js';
-import { BadInput } from '../errors.js';
+import { BadInput, KernelFailure, UsageError } from '../errors.js';
 import { lockOutDir, prepareOutDir } from '../out-dir.js';
 import { openTarget } from '../targets/open.js';
 import { ARCHES, isArch } from '../../vm/paths.js';
@@ -59,9 +59,9 @@ export async function runDiffCommand(args: string[]): Promise<number> {
   const fuzz = integerOption('--fuzz', values.fuzz, 0) ?? DEFAULTS.fuzz;
   const maxSteps = integerOption('--max-steps', values['max-steps'], 1) ?? DEFAULTS.maxSteps;
   const corpus = loadCorpus(positionals);
-  if (corpus instanceof BadInput) return bad(corpus.message);
+  if (corpus instanceof BadInput) throw corpus;
   const unwritable = prepareOutDir(values.out) ?? lockOutDir(values.out);
-  if (unwritable) return bad(unwritable.message);
+  if (unwritable) throw unwritable;
 
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`diff: ${corpus.length} corpus sequences and ${fuzz} generated (seed ${seed}) on ${values.base} and ${values.kernel} (${values.arch})`);
@@ -74,20 +74,15 @@ export async function runDiffCommand(args: string[]): Promise<number> {
     process.stdout.write(renderReport(done.report, files, process.stdout.columns ?? 100));
     return done.report.status;
   } catch (err) {
-    if (err instanceof DiffSetupError) return bad(err.message);
+    if (err instanceof DiffSetupError) throw new BadInput(err.message, { cause: err });
     const fault = kernelFault(values.out, err);
     if (!fault) throw err;
     const name = fault.side === 'base' ? values.base : values.kernel;
     const consoleLog = fault.fault.console ? ` (console log: ${displayPath(resolve(values.out, fault.fault.console))})` : '';
     const which = fault.side === 'base' ? 'the base kernel' : 'the kernel under test';
-    process.stderr.write(`mprog: diff: ${which} ${name} cannot run: ${fault.fault.kind}: ${fault.fault.message}${consoleLog}\n`);
-    return fault.status;
+    const message = `diff: ${which} ${name} cannot run: ${fault.fault.kind}: ${fault.fault.message}${consoleLog}`;
+    throw new KernelFailure(message, fault.status === 3 ? 'crash' : 'unusable', { cause: err });
   } finally {
     await Promise.all(targets.map((t) => t.close().catch(() => undefined)));
   }
-}
-
-function bad(message: string): number {
-  process.stderr.write(`mprog: ${message}\n`);
-  return 2;
 }
