@@ -100,6 +100,7 @@ export async function buildKernel(req: KernelBuildRequest, label = req.source): 
   const objects = join(cacheRoot(), 'kernel-objects', `${source.name}_${req.arch}_${objectsKey}`);
   const saved = await cachedDir<BuildManifest>(dir, 'kernel.json', async (tmp) => {
     let release: string;
+    mkdirSync(tmp, { recursive: true });
     if (req.patches.length) {
       release = await patchedBuild(job, objects, req.patches, tmp);
     } else {
