@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -376,6 +377,8 @@ describe('bpftool cross-check', () => {
       const [first] = zygotes();
       expect(first).toBeDefined();
       process.kill(first!, 'SIGKILL');
+      // Dead (a zombie the agent has yet to reap) before the next sequence starts.
+      while (zygotes().includes(first!)) await sleep(10);
       await lies(client);
       expect(zygotes()).toHaveLength(1);
       expect(zygotes()[0]).not.toBe(first);
