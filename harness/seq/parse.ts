@@ -294,6 +294,11 @@ class Parser {
     if (value === undefined) return 0;
     if (typeof value === 'number') return this.integer(value, path);
     if (!Array.isArray(value)) this.fail(path, 'must be an array of flag names or integers');
+    return this.namedBits(value, path, FLAG_NAMES, 'flag');
+  }
+
+  /** The OR of an array of names (looked up in `names`) and integers. */
+  namedBits(value: Json[], path: string, names: Record<string, number>, what: string): number {
     let flags = 0;
     value.forEach((flag, i) => {
       if (typeof flag === 'number') {
@@ -301,8 +306,8 @@ class Parser {
         return;
       }
       const name = this.string(flag, `${path}[${i}]`);
-      const bit = this.lookup(FLAG_NAMES, name);
-      if (bit === undefined) this.fail(`${path}[${i}]`, `unknown flag "${name}" (expected one of: ${Object.keys(FLAG_NAMES).join(', ')}, or an integer)`);
+      const bit = this.lookup(names, name);
+      if (bit === undefined) this.fail(`${path}[${i}]`, `unknown ${what} "${name}" (expected one of: ${Object.keys(names).join(', ')}, or an integer)`);
       flags |= bit;
     });
     return flags >>> 0;
@@ -312,18 +317,7 @@ class Parser {
   queryFlags(value: Json | undefined, path: string): number {
     if (value === undefined || typeof value === 'number') return this.optionalInteger(value, path, 0);
     if (!Array.isArray(value)) this.fail(path, 'must be an integer or an array of flag names or integers');
-    let flags = 0;
-    value.forEach((flag, i) => {
-      if (typeof flag === 'number') {
-        flags |= this.integer(flag, `${path}[${i}]`);
-        return;
-      }
-      const name = this.string(flag, `${path}[${i}]`);
-      const bit = this.lookup(QUERY_FLAG_NAMES, name);
-      if (bit === undefined) this.fail(`${path}[${i}]`, `unknown query flag "${name}" (expected one of: ${Object.keys(QUERY_FLAG_NAMES).join(', ')}, or an integer)`);
-      flags |= bit;
-    });
-    return flags >>> 0;
+    return this.namedBits(value, path, QUERY_FLAG_NAMES, 'query flag');
   }
 
   /** A query's `arrays`: distinct names of the four arrays, in any order. */
