@@ -23,6 +23,7 @@ import {
   BPF_F_REPLACE,
 } from '../../emulator/uapi.js';
 import type { GenerateOptions, Generated } from './generator.js';
+import { drawOp, linkOpWeight } from './op-choice.js';
 import type { Rng } from './rng.js';
 
 const IN = BPF_CGROUP_INET_INGRESS;
@@ -212,7 +213,7 @@ class CgroupBuilder {
   // ---- one decision ----
 
   next(): void {
-    const op = this.rng.weighted(OPS.map(([kind, w]) => [kind, this.weight(kind, w)] as const).filter(([, w]) => w > 0));
+    const op = drawOp(this.rng, OPS, (kind, w) => this.weight(kind, w));
     if (op === 'bulk_fill') return this.bulkFill();
     const step = this.make(op);
     if (step) this.push(step);
@@ -226,7 +227,7 @@ class CgroupBuilder {
       case 'link_detach':
       case 'link_close':
       case 'link_info':
-        return this.links.length === 0 ? 0 : this.openLinks().length > 0 ? base * 2 : Math.ceil(base / 4);
+        return linkOpWeight(this.links.length, this.openLinks().length, base);
       default:
         return base;
     }

@@ -23,6 +23,7 @@ import {
 import type { DevRef, DeviceDecl, ProgramDecl, Ref, Sequence, Step } from '../../contract/seq.js';
 import { type AttachPoint, type KnownDevice, type Observation, type PointState, attachTypesOf, observe, occupants, pointKey } from './model.js';
 import { generateCgroupSequence } from './cgroup-generator.js';
+import { drawOp, linkOpWeight } from './op-choice.js';
 import { Rng, sequenceSeed } from './rng.js';
 
 export interface GenerateOptions {
@@ -269,7 +270,7 @@ class Builder {
   // ---- one decision ----
 
   next(): void {
-    const op = this.rng.weighted(OPS.map(([kind, w]) => [kind, this.weight(kind, w)] as const).filter(([, w]) => w > 0));
+    const op = drawOp(this.rng, OPS, (kind, w) => this.weight(kind, w));
     if (op === 'bulk_fill') return this.bulkFill();
     const step = this.make(op);
     if (step) this.push(step);
@@ -284,8 +285,7 @@ class Builder {
       case 'link_detach':
       case 'link_close':
       case 'link_info':
-        if (this.links.length === 0) return 0;
-        return this.openLinks().length > 0 ? base * 2 : Math.ceil(base / 4);
+        return linkOpWeight(this.links.length, this.openLinks().length, base);
       case 'prog_detach':
         return this.pointsInUse().length > 0 ? base * 2 : Math.ceil(base / 4);
       default:
