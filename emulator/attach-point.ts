@@ -4,7 +4,8 @@
 // Those differences are the MprogAttachPoint each of tcx.ts and netkit.ts supplies; the functions
 // here are tcx_prog_attach()/netkit_prog_attach() and their siblings, written once.
 
-import { ENOENT, ENOLINK, EPERM, isErr } from './errno.js';
+import { ENOENT, ENOLINK, EPERM } from '../uapi/errno.js';
+import { isErr } from './err.js';
 import { type BpfLinkOps, BpfLink, bpfLinkCleanup, bpfLinkPrime, bpfLinkSettle } from './link.js';
 import {
   type BpfMprogEntry,
@@ -19,7 +20,7 @@ import {
 } from './mprog.js';
 import type { Net, NetDevice } from './netdev.js';
 import { type BpfProg, bpfProgGetType, bpfProgInc, bpfProgPut } from './prog.js';
-import { BPF_F_ID, BPF_F_REPLACE } from './uapi.js';
+import { BPF_F_ID, BPF_F_REPLACE } from '../uapi/bpf.js';
 
 export interface AttachContext extends MprogContext {
   net: Net;

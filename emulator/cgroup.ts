@@ -16,12 +16,16 @@ import {
   cgroupParent,
   cssForEachDescendantPre,
 } from './cgroupfs.js';
-import { E2BIG, EINVAL, ENOENT, ENOLINK, ENOSPC, EPERM, ESTALE, isErr } from './errno.js';
+import { E2BIG, EINVAL, ENOENT, ENOLINK, ENOSPC, EPERM, ESTALE } from '../uapi/errno.js';
+import { isErr } from './err.js';
 import type { FdTable } from './fdtable.js';
 import type { CyclicIdr } from './idr.js';
 import { BpfLink, type BpfLinkOps, bpfLinkById, bpfLinkCleanup, bpfLinkGetFromFd, bpfLinkPrime, bpfLinkSettle } from './link.js';
 import type { QueryAttr, QueryOut } from './mprog.js';
+import { bpfProgAttachCheckAttachType } from './attach-types.js';
 import type { Profile } from './profiles.js';
+import type { Caller } from './capability.js';
+import { ALL_CAPS } from '../uapi/capability.js';
 import { type BpfProg, bpfProgById, bpfProgGet, bpfProgGetType, bpfProgInc, bpfProgPut } from './prog.js';
 import {
   BPF_F_AFTER,
@@ -35,10 +39,10 @@ import {
   BPF_F_REPLACE,
   BPF_LINK_TYPE_CGROUP,
   type BpfProgType,
-} from './uapi.js';
+} from '../uapi/bpf.js';
 
 /** What the cgroup code needs of the kernel: fds, ids, the profile. */
-export interface CgroupContext {
+export interface CgroupContext extends Caller {
   files: FdTable;
   progIdr: CyclicIdr<BpfProg>;
   linkIdr: CyclicIdr<BpfLink>;
@@ -122,7 +126,13 @@ export function cgroupBpfInherit(cgrp: Cgroup): void {
 
 /** find_attach_entry(): the entry an attach reuses (single mode: the one there is; REPLACE: the
  * program's), null for a new one, or -errno. */
-function findAttachEntry(progs: BpfProgList[], prog: BpfProg | null, link: CgroupLink | null, replaceProg: BpfProg | null, allowMulti: boolean): BpfProgList | null | number {
+function findAttachEntry(
+  progs: BpfProgList[],
+  prog: BpfProg | null,
+  link: CgroupLink | null,
+  replaceProg: BpfProg | null,
+  allowMulti: boolean,
+): BpfProgList | null | number {
   if (!allowMulti) return progs[0] ?? null;
   for (const pl of progs) {
     if (prog && pl.prog === prog && prog !== replaceProg) return -EINVAL; // the same program twice
@@ -147,7 +157,14 @@ function bpfGetAnchorProg(k: CgroupContext, flags: number, idOrFd: number): BpfP
 }
 
 /** get_prog_list(): the entry a new one goes before or after (null: the list is empty), or -errno. */
-function getProgList(k: CgroupContext, progs: BpfProgList[], prog: BpfProg | null, link: CgroupLink | null, flags: number, idOrFd: number): BpfProgList | null | number {
+function getProgList(
+  k: CgroupContext,
+  progs: BpfProgList[],
+  prog: BpfProg | null,
+  link: CgroupLink | null,
+  flags: number,
+  idOrFd: number,
+): BpfProgList | null | number {
   const isLink = !!(flags & BPF_F_LINK);
   const isId = !!(flags & BPF_F_ID);
   const isBefore = !!(flags & BPF_F_BEFORE);
@@ -180,7 +197,15 @@ function getProgList(k: CgroupContext, progs: BpfProgList[], prog: BpfProg | nul
 }
 
 /** insert_pl_to_hlist(). */
-function insertPlToHlist(k: CgroupContext, pl: BpfProgList, progs: BpfProgList[], prog: BpfProg | null, link: CgroupLink | null, flags: number, idOrFd: number): number {
+function insertPlToHlist(
+  k: CgroupContext,
+  pl: BpfProgList,
+  progs: BpfProgList[],
+  prog: BpfProg | null,
+  link: CgroupLink | null,
+  flags: number,
+  idOrFd: number,
+): number {
   const at = getProgList(k, progs, prog, link, flags, idOrFd);
   if (isErr(at)) return at;
   if (!at) progs.unshift(pl);
@@ -255,7 +280,14 @@ function findDetachEntry(progs: BpfProgList[], prog: BpfProg | null, link: Cgrou
 }
 
 /** __cgroup_bpf_detach(): an emptied list forgets its mode; the revision moves on regardless. */
-export function __cgroupBpfDetach(k: CgroupContext, cgrp: Cgroup, prog: BpfProg | null, link: CgroupLink | null, type: number, revision: number): number {
+export function __cgroupBpfDetach(
+  k: CgroupContext,
+  cgrp: Cgroup,
+  prog: BpfProg | null,
+  link: CgroupLink | null,
+  type: number,
+  revision: number,
+): number {
   const atype = bpfCgroupAtypeFind(type);
   if (atype < 0) return -EINVAL;
   if (k.profile.cgroupMprog && revision && revision !== cgrp.bpf.revisions[atype]) return -ESTALE;
@@ -371,6 +403,13 @@ function bpfCgroupLinkRelease(k: CgroupContext, link: CgroupLink): void {
   link.cgroup = null;
 }
 
+/** cgroup_bpf_storages_compatible(): the same storage map of each type (none counts as one).
+ * __cgroup_bpf_attach()'s BPF_F_REPLACE has no such check: the entry takes the new program's
+ * storages (bpf_cgroup_storages_assign()), whatever the old one's were. */
+function cgroupBpfStoragesCompatible(oldProg: BpfProg, newProg: BpfProg): boolean {
+  return oldProg.cgroupStorage.every((map, stype) => map === newProg.cgroupStorage[stype]);
+}
+
 /** __cgroup_bpf_replace(): the link's entry takes the new program in place; the revision moves
  * on even when it is the same program. */
 function __cgroupBpfReplace(k: CgroupContext, cgrp: Cgroup, link: CgroupLink, newProg: BpfProg): number {
@@ -378,7 +417,15 @@ function __cgroupBpfReplace(k: CgroupContext, cgrp: Cgroup, link: CgroupLink, ne
   if (atype < 0) return -EINVAL;
   const progs = cgrp.bpf.progs[atype]!;
   if (link.prog.type !== newProg.type) return -EINVAL;
+  if (k.profile.cgroupLinkUpdateAttachTypeChecked) {
+    // The types only, not the caller: on 6.18.44 a caller without CAP_NET_ADMIN updates a
+    // cgroup_skb link (corpus/caps/cgroup.json, measured 2026-12-07), where an attach of that
+    // program would be EPERM.
+    const err = bpfProgAttachCheckAttachType({ profile: k.profile, caps: ALL_CAPS, unprivilegedBpfDisabled: 0 }, newProg, link.attachType);
+    if (err) return err;
+  }
   if (!progs.some((pl) => pl.link === link)) return -ENOENT;
+  if (k.profile.cgroupLinkUpdateStorageChecked && !cgroupBpfStoragesCompatible(link.prog, newProg)) return -EINVAL;
   if (k.profile.cgroupMprog) cgrp.bpf.revisions[atype]! += 1;
   const oldProg = link.prog;
   bpfProgInc(newProg); // the link's reference, taken by link_update()
@@ -430,7 +477,17 @@ export function cgroupBpfLinkAttach(k: CgroupContext, ops: BpfLinkOps, attr: Cgr
   if (isErr(cgrp)) return cgrp;
   const link = new CgroupLink(ops, prog, cgrp, attr.attach_type);
   const primer = bpfLinkPrime(k, link);
-  const err = __cgroupBpfAttach(k, cgrp, null, null, link, attr.attach_type, BPF_F_ALLOW_MULTI | attr.flags, attr.relative_fd, attr.expected_revision);
+  const err = __cgroupBpfAttach(
+    k,
+    cgrp,
+    null,
+    null,
+    link,
+    attr.attach_type,
+    BPF_F_ALLOW_MULTI | attr.flags,
+    attr.relative_fd,
+    attr.expected_revision,
+  );
   if (err) {
     link.cgroup = null;
     bpfLinkCleanup(k, primer);

@@ -5,22 +5,40 @@
 // The kernel releases a removed cgroup's bpf state from a workqueue once its last reference goes
 // (cgroup_bpf_offline -> cgroup_bpf_release); targets wait for that, so here it happens at once.
 
-import { EBADF, EBUSY, EEXIST, ENOENT } from './errno.js';
+import { EBADF, EBUSY, EEXIST, ENOENT } from '../uapi/errno.js';
 import type { FdTable } from './fdtable.js';
 import type { BpfLink } from './link.js';
 import type { BpfProg } from './prog.js';
 
 /** enum cgroup_bpf_attach_type without the LSM slots: to_cgroup_bpf_attach_type(), by bpf_attach_type. */
 export const CGROUP_ATYPE: Readonly<Record<number, number>> = {
-  0: 0, 1: 1, 2: 2, 3: 3, // INET_INGRESS, INET_EGRESS, INET_SOCK_CREATE, SOCK_OPS
+  0: 0,
+  1: 1,
+  2: 2,
+  3: 3, // INET_INGRESS, INET_EGRESS, INET_SOCK_CREATE, SOCK_OPS
   6: 4, // DEVICE
-  8: 5, 9: 6, 10: 7, 11: 8, 49: 9, // INET4/6_BIND, INET4/6_CONNECT, UNIX_CONNECT
-  12: 10, 13: 11, // INET4/6_POST_BIND
-  14: 12, 15: 13, 50: 14, // UDP4/6_SENDMSG, UNIX_SENDMSG
+  8: 5,
+  9: 6,
+  10: 7,
+  11: 8,
+  49: 9, // INET4/6_BIND, INET4/6_CONNECT, UNIX_CONNECT
+  12: 10,
+  13: 11, // INET4/6_POST_BIND
+  14: 12,
+  15: 13,
+  50: 14, // UDP4/6_SENDMSG, UNIX_SENDMSG
   18: 15, // SYSCTL
-  19: 16, 20: 17, 51: 18, // UDP4/6_RECVMSG, UNIX_RECVMSG
-  21: 19, 22: 20, // GETSOCKOPT, SETSOCKOPT
-  29: 21, 30: 22, 52: 23, 31: 24, 32: 25, 53: 26, // INET4/6/UNIX_GETPEERNAME, INET4/6/UNIX_GETSOCKNAME
+  19: 16,
+  20: 17,
+  51: 18, // UDP4/6_RECVMSG, UNIX_RECVMSG
+  21: 19,
+  22: 20, // GETSOCKOPT, SETSOCKOPT
+  29: 21,
+  30: 22,
+  52: 23,
+  31: 24,
+  32: 25,
+  53: 26, // INET4/6/UNIX_GETPEERNAME, INET4/6/UNIX_GETSOCKNAME
   34: 27, // INET_SOCK_RELEASE
 };
 /** CGROUP_LSM_START: the slots after it belong to BPF_LSM_CGROUP programs, which are not modelled. */

@@ -2,12 +2,16 @@
 
 import type { Cgroup } from './cgroupfs.js';
 import type { BpfLink } from './link.js';
+import type { NetNs } from './net-namespace.js';
+import type { BpfMap } from './map.js';
 import type { BpfProg } from './prog.js';
 
 export type File =
   | { kind: 'prog'; prog: BpfProg }
   | { kind: 'link'; link: BpfLink }
+  | { kind: 'map'; map: BpfMap }
   | { kind: 'cgroup'; cgroup: Cgroup } // an open cgroup v2 directory
+  | { kind: 'netns'; net: NetNs } // an open /proc/self/ns/net
   | { kind: 'other' };
 
 const STDIO: File = { kind: 'other' };

@@ -1,7 +1,7 @@
 // BPF links: the generic part (kernel/bpf/syscall.c). The attach point specific part
 // (tcx_link, netkit_link) supplies the ops, as struct bpf_link_ops does.
 
-import { EAGAIN, EBADF, EINVAL, ENOENT } from './errno.js';
+import { EAGAIN, EBADF, EINVAL, ENOENT } from '../uapi/errno.js';
 import type { CyclicIdr } from './idr.js';
 import { type BpfProg, type ProgTables, bpfProgPut } from './prog.js';
 
@@ -16,8 +16,12 @@ export interface BpfLinkOps {
   fillInfo(link: BpfLink): LinkInfoUnion;
 }
 
-/** The union in struct bpf_link_info: tcx/netkit fill ifindex, cgroup links cgroup_id. */
-export type LinkInfoUnion = { ifindex: number; attach_type: number } | { cgroup_id: number; attach_type: number };
+/** The union in struct bpf_link_info: tcx/netkit fill ifindex, cgroup links cgroup_id, netns links
+ * netns_ino. */
+export type LinkInfoUnion =
+  | { ifindex: number; attach_type: number }
+  | { cgroup_id: number; attach_type: number }
+  | { netns_ino: number; attach_type: number };
 
 export class BpfLink {
   /** 0 until bpf_link_settle(): the id is reserved in the idr but not yet fetchable. */

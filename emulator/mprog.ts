@@ -4,11 +4,12 @@
 // half-written list; only one is visible through bpf(2) at a time, so one list stands for both
 // here. The revision lives in the bundle both copies share.
 
-import { EBUSY, EEXIST, EINVAL, ENOENT, ENOSPC, ERANGE, ESTALE, isErr } from './errno.js';
+import { EBUSY, EEXIST, EINVAL, ENOENT, ENOSPC, ERANGE, ESTALE } from '../uapi/errno.js';
+import { isErr } from './err.js';
 import { type BpfLink, type LinkTables, bpfLinkById, bpfLinkGetFromFd } from './link.js';
 import { type BpfProg, bpfProgById, bpfProgGet, bpfProgPut } from './prog.js';
 import type { Profile } from './profiles.js';
-import { BPF_F_AFTER, BPF_F_BEFORE, BPF_F_ID, BPF_F_LINK, BPF_F_REPLACE, BPF_PROG_TYPE } from './uapi.js';
+import { BPF_F_AFTER, BPF_F_BEFORE, BPF_F_ID, BPF_F_LINK, BPF_F_REPLACE, BPF_PROG_TYPE } from '../uapi/bpf.js';
 
 /** What the mprog rules read besides the entry: objects for relatives, and the version's limits. */
 export interface MprogContext extends LinkTables {

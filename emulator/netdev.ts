@@ -2,6 +2,7 @@
 // the per-device state the mprog attach points hang off (dev->tcx_ingress/egress, netkit priv).
 
 import type { BpfMprogBundle, BpfMprogEntry } from './mprog.js';
+import type { IngressQdisc } from './sch-ingress.js';
 
 export type DeviceKind = 'loopback' | 'veth' | 'netkit';
 
@@ -19,6 +20,9 @@ export class NetDevice {
   tcxIngress: BpfMprogEntry | null = null;
   tcxEgress: BpfMprogEntry | null = null;
   netkit: NetkitPriv | null = null;
+  /** dev->ingress_queue (made by the first qdisc on the ingress parent, then kept) and its
+   * qdisc_sleeping: a clsact/ingress qdisc, or null for noop_qdisc. */
+  ingressQueue: { qdisc: IngressQdisc | null } | null = null;
   constructor(
     readonly ifindex: number,
     readonly name: string,

@@ -5,10 +5,10 @@
 // and is what the next attach's expected_revision is compared with.
 
 import type { MprogAttachPoint } from './attach-point.js';
-import { EACCES, EINVAL, ENODEV, ENXIO } from './errno.js';
+import { EACCES, EINVAL, ENODEV, ENXIO } from '../uapi/errno.js';
 import { bpfMprogTotal } from './mprog.js';
 import type { NetDevice } from './netdev.js';
-import { BPF_LINK_TYPE_NETKIT, BPF_NETKIT_PEER, BPF_NETKIT_PRIMARY } from './uapi.js';
+import { BPF_LINK_TYPE_NETKIT, BPF_NETKIT_PEER, BPF_NETKIT_PRIMARY } from '../uapi/bpf.js';
 
 export const netkitAttachPoint: MprogAttachPoint = {
   linkType: BPF_LINK_TYPE_NETKIT,

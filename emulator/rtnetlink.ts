@@ -1,16 +1,26 @@
 // Creating and deleting device pairs (drivers/net/veth.c, drivers/net/netkit.c newlink/dellink)
-// and what unregistering a device does to its attach points (dev_tcx_uninstall, netkit_uninit).
+// and what unregistering a device does to its qdiscs and attach points (dev_shutdown,
+// dev_tcx_uninstall, netkit_uninit).
 
 import { mprogUninstall } from './attach-point.js';
-import { EEXIST, ENODEV, EOPNOTSUPP } from './errno.js';
+import { EEXIST, ENODEV, EOPNOTSUPP, EPERM } from '../uapi/errno.js';
+import { netlinkNetCapable } from './capability.js';
 import type { Kernel } from './kernel.js';
 import { BpfMprogBundle, BpfMprogEntry } from './mprog.js';
 import type { NetDevice } from './netdev.js';
 import { netkitAttachPoint } from './netkit.js';
+import { devShutdown } from './sch-api.js';
 import { tcxAttachPoint } from './tcx.js';
-import { BPF_NETKIT_PRIMARY, BPF_TCX_EGRESS, BPF_TCX_INGRESS } from './uapi.js';
+import { BPF_NETKIT_PRIMARY, BPF_TCX_EGRESS, BPF_TCX_INGRESS } from '../uapi/bpf.js';
 
 export type PairKind = 'veth' | 'netkit';
+
+/** rtnetlink_rcv_msg(): a message that changes something (RTM_NEWLINK, RTM_DELLINK, RTM_NEWQDISC,
+ * RTM_DELQDISC: every one a sequence sends) needs CAP_NET_ADMIN of the caller, before its handler
+ * runs. 0 when it goes on. */
+export function rtnetlinkRcvMsg(k: Kernel): number {
+  return netlinkNetCapable(k) ? 0 : -EPERM;
+}
 
 function netkitPriv(primary: boolean) {
   const bundle = new BpfMprogBundle();
@@ -35,6 +45,7 @@ export function devPairCreate(k: Kernel, kind: PairKind, name: string, peerName:
 
 /** unregister_netdevice(): links on the device go defunct, plain programs are dropped. */
 function unregister(k: Kernel, dev: NetDevice): void {
+  devShutdown(dev); // the qdiscs go first: an entry they alone held goes with them
   if (dev.netkit) mprogUninstall(k, netkitAttachPoint, dev, BPF_NETKIT_PRIMARY); // netkit_uninit()
   mprogUninstall(k, tcxAttachPoint, dev, BPF_TCX_INGRESS); // dev_tcx_uninstall()
   mprogUninstall(k, tcxAttachPoint, dev, BPF_TCX_EGRESS);

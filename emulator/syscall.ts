@@ -3,8 +3,18 @@
 // cannot be violated through mprog-seq/1, so it is not modelled.
 
 import { cgroupBpfLinkAttach, cgroupBpfProgAttach, cgroupBpfProgDetach, cgroupBpfProgQuery } from './cgroup.js';
-import { type MprogAttachAttr, type MprogAttachPoint, type MprogLinkAttr, mprogLinkAttach, mprogProgAttach, mprogProgDetach, mprogProgQuery } from './attach-point.js';
-import { EBADF, EBADFD, EINVAL, isErr } from './errno.js';
+import {
+  type MprogAttachAttr,
+  type MprogAttachPoint,
+  type MprogLinkAttr,
+  mprogLinkAttach,
+  mprogProgAttach,
+  mprogProgDetach,
+  mprogProgQuery,
+} from './attach-point.js';
+import { EBADF, EBADFD, EINVAL, EPERM } from '../uapi/errno.js';
+import { bpfCapable, bpfNetCapable, netAdminCapable } from './capability.js';
+import { isErr } from './err.js';
 import type { LinkInfoUnion } from './link.js';
 import type { Kernel } from './kernel.js';
 import { bpfLinkGetFromFd, bpfLinkPut } from './link.js';
@@ -12,7 +22,15 @@ import type { QueryAttr, QueryOut } from './mprog.js';
 import { netkitAttachPoint } from './netkit.js';
 import { type BpfProg, bpfProgGet, bpfProgGetType, bpfProgPut } from './prog.js';
 import { tcxAttachPoint } from './tcx.js';
-import { BPF_LSM_CGROUP, BPF_STRUCT_OPS, attachTypeToProgType, isCgroupProgType, queryHasOtherFamily } from './attach-types.js';
+import { netnsBpfLinkCreate, netnsBpfProgAttach, netnsBpfProgDetach, netnsBpfProgQuery } from './net-namespace.js';
+import {
+  BPF_LSM_CGROUP,
+  BPF_STRUCT_OPS,
+  attachTypeToProgType,
+  bpfProgAttachCheckAttachType,
+  isCgroupProgType,
+  queryHasOtherFamily,
+} from './attach-types.js';
 import type { Profile } from './profiles.js';
 import {
   BPF_F_ALLOW_MULTI,
@@ -21,22 +39,25 @@ import {
   BPF_F_PREORDER,
   BPF_F_QUERY_EFFECTIVE,
   BPF_F_REPLACE,
+  BPF_FLOW_DISSECTOR,
   BPF_NETKIT_PEER,
   BPF_NETKIT_PRIMARY,
   BPF_PROG_TYPE,
+  BPF_SK_LOOKUP,
   BPF_TCX_EGRESS,
   BPF_TCX_INGRESS,
   type BpfProgType,
-} from './uapi.js';
+} from '../uapi/bpf.js';
 
-/** A call the model has no answer for: it reaches an attach family other than tcx, netkit and
- * cgroups (xdp, sockmap, lirc, LSM cgroup, ...), which the emulator does not model. */
+/** A call the model has no answer for: it reaches an attach family other than tcx, netkit,
+ * cgroups and the netns ones (xdp, sockmap, lirc, LSM cgroup, ...), which the emulator does not
+ * model. */
 export class ModelGapError extends Error {
   override name = 'ModelGapError';
 }
 
 function modelGap(what: string, type: number): never {
-  throw new ModelGapError(`${what} with attach type ${type} reaches a family other than tcx/netkit/cgroup, which the emulator does not model`);
+  throw new ModelGapError(`${what} with attach type ${type} reaches a family other than tcx/netkit/cgroup/netns, which the emulator does not model`);
 }
 
 /** BPF_F_ATTACH_MASK_BASE of the profile's kernel (BPF_F_PREORDER came with the cgroup pre-ordering). */
@@ -52,8 +73,13 @@ function cgroupMprogAttach(profile: Profile, ptype: BpfProgType): boolean {
 
 /** The program types link_create() hands to cgroup_bpf_link_attach(). */
 const CGROUP_LINK_PROG_TYPES: readonly number[] = [
-  BPF_PROG_TYPE.CGROUP_SKB, BPF_PROG_TYPE.CGROUP_SOCK, BPF_PROG_TYPE.CGROUP_SOCK_ADDR, BPF_PROG_TYPE.SOCK_OPS,
-  BPF_PROG_TYPE.CGROUP_DEVICE, BPF_PROG_TYPE.CGROUP_SYSCTL, BPF_PROG_TYPE.CGROUP_SOCKOPT,
+  BPF_PROG_TYPE.CGROUP_SKB,
+  BPF_PROG_TYPE.CGROUP_SOCK,
+  BPF_PROG_TYPE.CGROUP_SOCK_ADDR,
+  BPF_PROG_TYPE.SOCK_OPS,
+  BPF_PROG_TYPE.CGROUP_DEVICE,
+  BPF_PROG_TYPE.CGROUP_SYSCTL,
+  BPF_PROG_TYPE.CGROUP_SOCKOPT,
 ];
 
 /** The attach types bpf_prog_query() hands to cgroup_bpf_prog_query(). */
@@ -83,7 +109,10 @@ export interface ProgAttachAttr extends MprogAttachAttr {
   attach_bpf_fd: number;
 }
 
-/** bpf_prog_attach(). */
+/** bpf_prog_attach(). A type that is neither mprog nor cgroup (the flow dissector) takes only the
+ * base flags and refuses relative_fd and expected_revision: ba62d61128bd "bpf: Refuse unused
+ * attributes in bpf_prog_{attach,detach}" (v6.6-rc5, before tcx's first release: in every profile
+ * from 6.6 on). */
 export function bpfProgAttach(k: Kernel, attr: ProgAttachAttr): number {
   const ptype = attachTypeToProgType(k.profile, attr.attach_type);
   if (ptype === BPF_PROG_TYPE.UNSPEC) return -EINVAL;
@@ -102,9 +131,29 @@ export function bpfProgAttach(k: Kernel, attr: ProgAttachAttr): number {
     if (ptype === BPF_PROG_TYPE.LSM) modelGap('BPF_PROG_ATTACH', attr.attach_type);
     return cgroupBpfProgAttach(k, { ...attr, target_fd: attr.target_ifindex }, ptype, prog);
   }
+  if (ptype === BPF_PROG_TYPE.FLOW_DISSECTOR) return netnsBpfProgAttach(k, { ...attr, target_fd: attr.target_ifindex }, prog);
   if (ptype !== BPF_PROG_TYPE.SCHED_CLS) return -EINVAL; // the switch's default: xdp has no opts attach
   if (netkitStub(k, attr.attach_type)) return -EINVAL;
   return mprogProgAttach(k, mprogAttachPoint(attr.attach_type), attr, prog);
+}
+
+/** bpf_mprog_detach_empty() (ae23bc81ddf7): who may detach from an mprog attach point without
+ * naming the program. */
+function bpfMprogDetachEmpty(k: Kernel, ptype: BpfProgType): boolean {
+  return ptype === BPF_PROG_TYPE.SCHED_CLS ? bpfNetCapable(k) : false;
+}
+
+/** __sys_bpf()'s own privilege check before 1d28635abcf1 (the 6.1 profile): with
+ * unprivileged_bpf_disabled set, a caller without CAP_BPF gets EPERM for every command, before
+ * the attr is looked at. 0 when the call goes on. */
+export function sysBpfEntry(k: Kernel): number {
+  return k.profile.sysBpfUnprivEntry && k.unprivilegedBpfDisabled && !bpfCapable(k) ? -EPERM : 0;
+}
+
+/** bpf_prog_query()'s first check, before CHECK_ATTR(): CAP_NET_ADMIN (or, since ed1ad5a7415d,
+ * CAP_SYS_ADMIN). */
+export function bpfProgQueryCheckCaps(k: Kernel): number {
+  return netAdminCapable(k) ? 0 : -EPERM;
 }
 
 /** bpf_prog_detach(). attach_bpf_fd 0 means "no program": the flags pick the slot. */
@@ -117,6 +166,8 @@ export function bpfProgDetach(k: Kernel, attr: ProgAttachAttr): number {
       const p = bpfProgGetType(k, attr.attach_bpf_fd, ptype);
       if (isErr(p)) return p;
       prog = p;
+    } else if (k.profile.detachEmptyChecked && !bpfMprogDetachEmpty(k, ptype)) {
+      return -EPERM;
     }
     if (netkitStub(k, attr.attach_type)) return -EINVAL;
     return mprogProgDetach(k, mprogAttachPoint(attr.attach_type), attr, prog);
@@ -126,8 +177,9 @@ export function bpfProgDetach(k: Kernel, attr: ProgAttachAttr): number {
   } else if (attr.attach_flags || attr.relative_fd || attr.expected_revision) {
     return -EINVAL;
   }
-  const family = [BPF_PROG_TYPE.SK_MSG, BPF_PROG_TYPE.SK_SKB, BPF_PROG_TYPE.LIRC_MODE2, BPF_PROG_TYPE.FLOW_DISSECTOR, BPF_PROG_TYPE.LSM] as number[];
+  const family = [BPF_PROG_TYPE.SK_MSG, BPF_PROG_TYPE.SK_SKB, BPF_PROG_TYPE.LIRC_MODE2, BPF_PROG_TYPE.LSM] as number[];
   if (family.includes(ptype)) modelGap('BPF_PROG_DETACH', attr.attach_type);
+  if (ptype === BPF_PROG_TYPE.FLOW_DISSECTOR) return netnsBpfProgDetach(k, { ...attr, target_fd: attr.target_ifindex }, ptype);
   if (isCgroupProgType(ptype)) return cgroupBpfProgDetach(k, { ...attr, target_fd: attr.target_ifindex }, ptype);
   return -EINVAL;
 }
@@ -139,6 +191,8 @@ export interface ProgQueryAttr extends QueryAttr {
 
 /** bpf_prog_query(). */
 export function bpfProgQuery(k: Kernel, attr: ProgQueryAttr): QueryOut | number {
+  const denied = bpfProgQueryCheckCaps(k);
+  if (denied) return denied;
   if (attr.query_flags & ~BPF_F_QUERY_EFFECTIVE) return -EINVAL;
   const ptype = attachTypeToProgType(k.profile, attr.attach_type);
   if (bpfMprogSupported(ptype)) {
@@ -146,20 +200,10 @@ export function bpfProgQuery(k: Kernel, attr: ProgQueryAttr): QueryOut | number 
     return mprogProgQuery(k, mprogAttachPoint(attr.attach_type), attr.target_ifindex, attr.attach_type, attr);
   }
   if (cgroupQueryType(k.profile, attr.attach_type)) return cgroupBpfProgQuery(k, attr.target_ifindex, attr.attach_type, attr);
+  if (attr.attach_type === BPF_FLOW_DISSECTOR || attr.attach_type === BPF_SK_LOOKUP)
+    return netnsBpfProgQuery(k, attr.target_ifindex, attr.attach_type, attr);
   if (queryHasOtherFamily(k.profile, attr.attach_type)) modelGap('BPF_PROG_QUERY', attr.attach_type);
   return -EINVAL;
-}
-
-/** bpf_prog_attach_check_attach_type(), for the program types a sequence can load. */
-function bpfProgAttachCheckAttachType(k: Kernel, prog: BpfProg, type: number): number {
-  const ptype = attachTypeToProgType(k.profile, type);
-  if (prog.type === BPF_PROG_TYPE.SCHED_CLS) return ptype === BPF_PROG_TYPE.SCHED_CLS ? 0 : -EINVAL;
-  const byExpectedType = [BPF_PROG_TYPE.CGROUP_SOCK, BPF_PROG_TYPE.CGROUP_SOCK_ADDR, BPF_PROG_TYPE.CGROUP_SOCKOPT, BPF_PROG_TYPE.SK_LOOKUP] as number[];
-  if (byExpectedType.includes(prog.type)) return type === prog.expectedAttachType ? 0 : -EINVAL;
-  // CGROUP_SKB without an enforced expected attach type: any attach type until the kernel
-  // compared the types; the default case (xdp): the types must match.
-  if (prog.type === BPF_PROG_TYPE.CGROUP_SKB && !k.profile.cgroupSkbAttachTypeChecked) return 0;
-  return ptype === BPF_PROG_TYPE.UNSPEC || ptype !== prog.type ? -EINVAL : 0;
 }
 
 export interface LinkCreateAttr extends MprogLinkAttr {
@@ -176,6 +220,7 @@ export function linkCreate(k: Kernel, attr: LinkCreateAttr): number {
   if (CGROUP_LINK_PROG_TYPES.includes(prog.type)) {
     return cgroupBpfLinkAttach(k, k.cgroupLinkOps, { ...attr, target_fd: attr.target_ifindex }, prog);
   }
+  if (prog.type === BPF_PROG_TYPE.FLOW_DISSECTOR) return netnsBpfLinkCreate(k, { ...attr, target_fd: attr.target_ifindex }, prog);
   if (prog.type !== BPF_PROG_TYPE.SCHED_CLS) modelGap('BPF_LINK_CREATE', attr.attach_type); // an xdp link
   if (netkitStub(k, attr.attach_type)) return -EINVAL;
   return mprogLinkAttach(k, mprogAttachPoint(attr.attach_type), k.mprogLinkOps, attr, prog);
@@ -216,12 +261,12 @@ export function linkDetach(k: Kernel, linkFd: number): number {
 /** struct bpf_link_info, the fields tcx, netkit and cgroup links fill. */
 export type BpfLinkInfo = { type: number; id: number; prog_id: number } & LinkInfoUnion;
 
-/** bpf_obj_get_info_by_fd() -> bpf_link_get_info_by_fd(); programs' info is not modelled. */
+/** bpf_obj_get_info_by_fd() -> bpf_link_get_info_by_fd(); programs' and maps' info is not modelled. */
 export function bpfObjGetInfoByFd(k: Kernel, fd: number): BpfLinkInfo | number {
   const file = k.files.get(fd);
   if (!file) return -EBADFD;
   if (file.kind !== 'link') {
-    if (file.kind === 'prog') throw new ModelGapError('BPF_OBJ_GET_INFO_BY_FD on a program is not modelled');
+    if (file.kind === 'prog' || file.kind === 'map') throw new ModelGapError(`BPF_OBJ_GET_INFO_BY_FD on a ${file.kind} is not modelled`);
     return -EINVAL;
   }
   const { link } = file;

@@ -8,49 +8,10 @@ import { cgroupBpfInherit } from './cgroup.js';
 import { CGROUP_ATYPE, CgroupTree } from './cgroupfs.js';
 import type { Kernel } from './kernel.js';
 import { BpfLink, type BpfLinkOps } from './link.js';
+import { NETNS_BPF_FLOW_DISSECTOR } from './net-namespace.js';
 import { BpfProg } from './prog.js';
-import type { BpfProgType } from './uapi.js';
-
-export interface OutsideProg {
-  id: number;
-  type: number;
-}
-
-export interface OutsideLink {
-  id: number;
-  /** enum bpf_link_type. */
-  type: number;
-  progId: number;
-}
-
-/** The programs one cgroup above the sequence's root holds for one attach type, in list order. */
-export interface OutsideCgroupList {
-  attachType: number;
-  /** The list's mode: 0, BPF_F_ALLOW_OVERRIDE or BPF_F_ALLOW_MULTI. */
-  flags: number;
-  progIds: number[];
-}
-
-export interface KernelWorld {
-  /** The kernel id of each of the sequence's programs, by name. */
-  progIds: Record<string, number>;
-  /** The id the link idr hands out next when the steps begin; 0: unknown (then the emulator's own). */
-  nextLinkId: number;
-  /** The id the kernel gave the link of each successful link_create step, by step index: other
-   * processes may take ids between steps. */
-  linkIds: Record<number, number>;
-  /** Programs and links that exist outside the sequence. */
-  progs: OutsideProg[];
-  links: OutsideLink[];
-  /** fds open in the sequence's process besides its objects' (none of them a bpf object). */
-  fds: number[];
-  /** CONFIG_NETKIT: without it netkit's bpf(2) entry points are stubs that answer EINVAL. */
-  netkit: boolean;
-  /** The cgroups above the sequence's private root, outermost (the hierarchy's root) first, each
-   * with the lists that hold programs. Absent: the hierarchy's root alone, holding nothing. A
-   * query does not tell whether a program was attached with BPF_F_PREORDER: these count as not. */
-  cgroupAncestors?: OutsideCgroupList[][];
-}
+import type { BpfProgType } from '../uapi/bpf.js';
+import type { KernelWorld, OutsideCgroupList } from '../contract/world.js';
 
 /** An object outside the sequence is reached only by id, as a relative: nothing of the sequence
  * can hold its fd, so nothing of the sequence can detach, update or release it. */
@@ -84,6 +45,7 @@ export function enterWorld(k: Kernel, world: KernelWorld): void {
   }
   for (const fd of world.fds) k.files.installAt(fd, { kind: 'other' });
   if (world.cgroupAncestors?.length) enterCgroupAncestors(k, world.cgroupAncestors);
+  if (world.initNetFlowDissector) enterInitNetFlowDissector(k);
   if (world.nextLinkId) k.linkIdr.setCursor(world.nextLinkId);
 }
 
@@ -104,4 +66,10 @@ function enterCgroupAncestors(k: Kernel, levels: OutsideCgroupList[][]): void {
     }
   });
   for (const cgrp of [...k.cgroups.ancestors, k.cgroups.root]) cgroupBpfInherit(cgrp);
+}
+
+/** init_net's flow dissector: only its run array is ever looked at (it bars the sequence's
+ * namespace, whichever program it is and however it was attached). */
+function enterInitNetFlowDissector(k: Kernel): void {
+  k.initNet.bpf.runArray[NETNS_BPF_FLOW_DISSECTOR] = true;
 }

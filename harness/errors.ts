@@ -1,93 +1,21 @@
-// The errors mprog reports to its user, one model for every command (replay, conform, merge,
-// fuzz, kernels, bench): each is an MprogError with a name, the message the user needs (the file
-// and JSON path where there is one) and an exit class. A library function may return one as a
-// value (runConform, mergeRuns, loadCorpus: the caller decides) or throw it; a command throws
-// it, and harness/cli/main.ts alone turns it into output and an exit status (reportError).
-// Anything else thrown is a bug in mprog and keeps its stack trace.
+// The harness's own error, a target that could not answer a command (replay, fuzz), and how the
+// commands' mains (harness/cli/main.ts, harness/bench/main.ts) say an error. The error model
+// itself (MprogError, its exit classes, UsageError, BadInput, Unusable, KernelFailure) is
+// contract/errors.ts, shared with vm/.
 
+import { BadInputs, MprogError, UsageError } from '../contract/errors.js';
 import { TargetError } from '../contract/target.js';
 import { ModelGapError } from '../emulator/syscall.js';
 
-/**
- * What ended the command, as its exit status says it (README, "Faults and exit codes"):
- * `usage` a flag or argument (printed with the command's help), `bad-input` a file, a corpus or
- * an output directory, `unusable` a target that cannot answer (replay, fuzz) or a kernel that
- * cannot be built, `crash` a kernel that crashed under a command that stops there (diff).
- */
-export type ExitClass = 'usage' | 'bad-input' | 'unusable' | 'crash';
-
-export const EXIT_STATUS: Record<ExitClass, number> = { usage: 2, 'bad-input': 2, unusable: 2, crash: 3 };
-
-export interface ErrorPlace {
-  /** The file the error is in, and the JSON path in it, where there is one. */
-  file?: string;
-  jsonPath?: string;
-  /** Printed after the message: e.g. the tail of a guest's console. */
-  detail?: string;
-  cause?: unknown;
-}
-
-export abstract class MprogError extends Error {
-  abstract readonly exitClass: ExitClass;
-  readonly file?: string;
-  readonly jsonPath?: string;
-  readonly detail?: string;
-
-  constructor(message: string, { file, jsonPath, detail, cause }: ErrorPlace = {}) {
-    super(message, cause === undefined ? undefined : { cause });
-    if (file !== undefined) this.file = file;
-    if (jsonPath !== undefined) this.jsonPath = jsonPath;
-    if (detail !== undefined) this.detail = detail;
-  }
-}
-
-/** A usage mistake (a flag, a missing argument): reported with the command's help. */
-export class UsageError extends MprogError {
-  override name = 'UsageError';
-  readonly exitClass = 'usage';
-}
-
-/** Bad input from the user (a corpus file, an output directory, runs that do not merge). */
-export class BadInput extends MprogError {
-  override name = 'BadInput';
-  readonly exitClass: ExitClass = 'bad-input';
-}
-
-/** Several bad inputs found in one go (every bad file of a replay), each reported on its own line. */
-export class BadInputs extends BadInput {
-  override name = 'BadInputs';
-  constructor(readonly errors: BadInput[]) {
-    super(errors.map((e) => e.message).join('\n'));
-  }
-}
-
-/** Something mprog needs cannot be used here (the mirror, apt): the user acts on the message. */
-export class Unusable extends MprogError {
-  override name = 'Unusable';
-  readonly exitClass = 'unusable';
-}
-
-/** A kernel that could not be built, or could not run a command's sequences: exit 3 when it
- * crashed (panicked, hung, lost its agent), else 2. */
-export class KernelFailure extends MprogError {
-  override name = 'KernelFailure';
-  constructor(
-    message: string,
-    readonly exitClass: 'unusable' | 'crash' = 'unusable',
-    place: ErrorPlace = {},
-  ) {
-    super(message, place);
-  }
-}
-
-/** A target that could not answer: `SPEC: why`, and a guest's console tail. */
+/** A target that could not answer: `SPEC: why`, and a guest's console tail. Exit 2 whatever
+ * the fault (replay and fuzz report a crash as a target that cannot answer). */
 export class TargetFailure extends MprogError {
   override name = 'TargetFailure';
   readonly exitClass = 'unusable';
-  constructor(spec: string, cause: Error) {
+  constructor(spec: string, cause: TargetError | ModelGapError) {
     super(cause.message.startsWith(`${spec}:`) ? cause.message : `${spec}: ${cause.message}`, {
       cause,
-      ...(cause instanceof TargetError && cause.console && { detail: `--- console (tail) ---\n${cause.console}` }),
+      ...(cause instanceof TargetError && cause.detail && { detail: cause.detail }),
     });
   }
 }
@@ -101,9 +29,37 @@ export function targetFailure(spec: string, err: unknown): unknown {
   return err instanceof TargetError || err instanceof ModelGapError ? new TargetFailure(spec, err) : err;
 }
 
+/**
+ * Characters that would act on a terminal or a log instead of showing (C0 and C1 controls but tab
+ * and newline, DEL, and the bidirectional overrides that reorder what is shown).
+ */
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * `text` as it may go to a terminal or a log: every character of UNPRINTABLE written as its
+ * JSON escape (`\u0000`), so that user text (a name with a NUL, an escape sequence in a file
+ * name) shows for what it is. Newlines and tabs are kept: they are the message's own layout (a
+ * console's CRLF is a newline).
+ */
+export function printable(text: string): string {
+  return text.replace(/\r\n/g, '\n').replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** The lines that say `err` to the user, each `mprog: ...` (the command's help is the caller's). */
 export function errorText(err: MprogError, command?: string): string {
   const lines = err instanceof BadInputs ? err.errors.map((e) => e.message) : [err.message];
   const prefix = err instanceof UsageError && command ? `mprog ${command}: ` : 'mprog: ';
-  return lines.map((l) => `${prefix}${l}\n`).join('') + (err.detail ? `${err.detail}\n` : '');
+  return printable(lines.map((l) => `${prefix}${l}\n`).join('') + (err.detail ? `${err.detail}\n` : ''));
+}
+
+/**
+ * What is said of an error that is not an MprogError: a bug in mprog, with everything needed to
+ * find it (its stack, and its causes').
+ */
+export function bugText(err: unknown): string {
+  const lines = ['mprog: internal error (a bug in mprog; please report it with this output):'];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 5; e = e instanceof Error ? e.cause : undefined, depth++) {
+    lines.push(`${depth ? 'caused by: ' : ''}${e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e)}`);
+  }
+  return printable(`${lines.join('\n')}\n`);
 }

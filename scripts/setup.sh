@@ -6,6 +6,7 @@
 # and the tools vm/*.ts run (util-linux's setpriv and unshare tie every child to mprog's life;
 # coreutils' libstdbuf runs the host's bpftool line-buffered;
 # apt's own private configuration fetches kernels, kernel sources, busybox and bpftool later;
+# chromium renders report.html in its test, a real browser;
 # this script never touches the system's apt sources).
 # Idempotent: installs only what is missing and says nothing when everything is there.
 set -eu
@@ -16,6 +17,8 @@ gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross llvm
 xz-utils zstd gzip tar binutils file iproute2 util-linux cpio coreutils
 debian-archive-keyring apt dpkg
 make flex bison bc libelf-dev libssl-dev git
+chromium
+lcov
 "
 
 if [ $# -gt 0 ]; then

@@ -6,12 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { repoRoot, type Arch } from '../../vm/paths.js';
-import { BadInput } from '../errors.js';
+import { repoRoot, type Arch } from '../../vm/runtime/paths.js';
 import type { Target } from '../../contract/target.js';
 import { runConform } from '../conform/run.js';
 import { QemuTarget } from '../targets/qemu.js';
-import { loadCorpus } from '../corpus.js';
+import { loadCorpus } from '../sequences/corpus.js';
 import type { ConformRound } from './vm.js';
 
 function scratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -41,15 +40,20 @@ export function conformRound(kernel: string, arch: Arch): ConformRound {
     scratch(async (outDir) => {
       const start = process.hrtime.bigint();
       const done = await runConform({
-        corpus: [], kernels: [kernel], arches: [arch], host: false, shard: null, profile: null,
-        outDir, jobs: 1, resume: false, openTarget: async () => keptOpen(target),
+        corpus: [],
+        kernels: [kernel],
+        arches: [arch],
+        host: false,
+        shard: null,
+        profile: null,
+        outDir,
+        jobs: 1,
+        resume: false,
+        openTarget: async () => keptOpen(target),
       });
       const ns = Number(process.hrtime.bigint() - start);
-      if (done instanceof BadInput) throw new Error(done.message);
       if (done.report.status !== 0) throw new Error(`conform on ${target.spec} did not agree (exit ${done.report.status})`);
-      const corpus = loadCorpus([]);
-      if (corpus instanceof BadInput) throw new Error(corpus.message);
-      const raw = await target.rawRun(corpus, 600_000);
+      const raw = await target.rawRun(loadCorpus([]), 600_000);
       if (raw.failed > 0) throw new Error(`${target.spec}: ${raw.failed} corpus sequences failed when run inside the guest`);
       return { steps: done.report.totals.steps, ns, rawNs: raw.elapsedNs };
     });

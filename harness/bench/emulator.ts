@@ -7,7 +7,7 @@ import { findProfile } from '../../emulator/profiles.js';
 import { bpfProgLoad } from '../../emulator/prog.js';
 import { devPairCreate } from '../../emulator/rtnetlink.js';
 import { bpfProgAttach, bpfProgDetach, bpfProgQuery, closeFd, linkCreate, linkDetach, linkUpdate } from '../../emulator/syscall.js';
-import { BPF_F_AFTER, BPF_F_BEFORE, BPF_F_ID, BPF_PROG_TYPE, BPF_TCX_INGRESS } from '../../emulator/uapi.js';
+import { BPF_F_AFTER, BPF_F_BEFORE, BPF_F_ID, BPF_PROG_TYPE, BPF_TCX_INGRESS } from '../../uapi/bpf.js';
 
 export interface EmulatorBench {
   ops: number;
@@ -45,7 +45,14 @@ function round(s: ReturnType<typeof setup>): number {
   bad |= bpfProgAttach(k, attr(b, BPF_F_BEFORE, a));
   bad |= bpfProgAttach(k, attr(c, BPF_F_AFTER | BPF_F_ID, idB));
   const q1 = bpfProgQuery(k, query);
-  const link = linkCreate(k, { prog_fd: d, target_ifindex: ifindex, attach_type: BPF_TCX_INGRESS, flags: BPF_F_BEFORE, relative_fd: 0, expected_revision: 0 });
+  const link = linkCreate(k, {
+    prog_fd: d,
+    target_ifindex: ifindex,
+    attach_type: BPF_TCX_INGRESS,
+    flags: BPF_F_BEFORE,
+    relative_fd: 0,
+    expected_revision: 0,
+  });
   bad |= bpfProgDetach(k, attr(b, BPF_F_BEFORE, c));
   bad |= linkUpdate(k, { link_fd: link, new_prog_fd: b, flags: 0, old_prog_fd: 0 });
   bad |= bpfProgDetach(k, attr(0, BPF_F_AFTER));

@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [--only PREFIX]`: the project's speed goals, measured.
+// `npm run bench [-- --json] [--only PREFIX] [--patches PATH]... [--seed S]`: the project's goals, measured.
 //   emulator_ops_per_s                 the emulator alone, fixed mix of calls
 //   boot_s_<arch>                      spawning QEMU -> agent handshake (Debian 6.12 cloud kernel)
 //   replay_ops_per_s_<arch>            bpf(2) calls/s replaying the selftest sequences through the agent
@@ -13,25 +13,42 @@
 //   fuzz_sequences_per_s               20-step generated sequences, emulator and one x86_64 VM on the
 //                                      mprog-6.12 kernel (Debian's 6.12 source, kernel-configs/mprog.fragment)
 //   fuzz_sequences_per_s_debian_6_12   the same on Debian's 6.12 cloud kernel
+//   mutation_found / mutation_total    behaviour-changing kernel patches (test/patches/mutations/, or
+//                                      --patches PATH...) that `mprog diff --fuzz 200` finds by fuzzing
+//   mutation_false_positives           neutral patches it reports different (of mutation_neutral)
+//   mutation_wall_s                    the whole group's wall time (builds and diffs)
+// The mutation group runs only when asked for (--only mutation): it builds a kernel per patch.
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchQemu } from './vm.js';
-import { repoRoot } from '../../vm/paths.js';
-import { fuzzSequencesPerSecond } from '../fuzz/bench.js';
-import { loadCorpus } from '../corpus.js';
-import { BadInput } from '../errors.js';
+import { repoRoot } from '../../vm/runtime/paths.js';
+import { fuzzSequencesPerSecond } from './fuzz.js';
+import { loadCorpus } from '../sequences/corpus.js';
 import type { Sequence } from '../../contract/seq.js';
+import { EXIT_BUG, EXIT_STATUS, MprogError, UsageError } from '../../contract/errors.js';
+import { bugText, errorText } from '../errors.js';
 import { QemuTarget } from '../targets/qemu.js';
 import { conformRound, conformWallSeconds } from './conform.js';
 import { benchEmulator } from './emulator.js';
+import { MUTATIONS_DIR, MUTATION_SEED, loadMutations, outcomeLine, runMutation, score } from './mutation.js';
 
 type Results = Record<string, number>;
+
+/** What the command line gives a group besides --only. */
+interface BenchArgs {
+  json: boolean;
+  /** --patches: the mutation group's patches (files or directories). */
+  patches: string[];
+  seed: number;
+}
 
 interface Group {
   /** The keys it measures, for --only. */
   keys: string[];
-  run: (out: Results) => Promise<void>;
+  /** Measured only when --only names it (it takes far longer than the rest). */
+  onlyWhenAsked?: boolean;
+  run: (out: Results, args: BenchArgs) => Promise<void>;
 }
 
 const GOALS: Record<string, string> = {
@@ -46,13 +63,13 @@ const GOALS: Record<string, string> = {
   conform_share_of_raw_x86_64: '>= 0.5',
   conform_share_of_raw_arm64: '>= 0.5',
   conform_wall_s_default: '<= 10',
+  mutation_found: '= mutation_total',
+  mutation_false_positives: '= 0',
 };
 
 /** The selftest-derived sequences of test/sequences. */
 function selftestSequences(): Sequence[] {
-  const seqs = loadCorpus([join(repoRoot(), 'test/sequences')]);
-  if (seqs instanceof BadInput) throw seqs;
-  return seqs;
+  return loadCorpus([join(repoRoot(), 'test/sequences')]);
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
@@ -60,9 +77,15 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
 function vmGroup(arch: 'x86_64' | 'arm64'): Group {
   return {
     keys: [
-      `boot_s_${arch}`, `replay_ops_per_s_${arch}`, `replay_checked_ops_per_s_${arch}`, `guest_raw_ops_per_s_${arch}`,
-      `replay_share_of_raw_${arch}`, `guest_attach_detach_ops_per_s_${arch}`, `conform_ops_per_s_${arch}`,
-      `guest_raw_corpus_ops_per_s_${arch}`, `conform_share_of_raw_${arch}`,
+      `boot_s_${arch}`,
+      `replay_ops_per_s_${arch}`,
+      `replay_checked_ops_per_s_${arch}`,
+      `guest_raw_ops_per_s_${arch}`,
+      `replay_share_of_raw_${arch}`,
+      `guest_attach_detach_ops_per_s_${arch}`,
+      `conform_ops_per_s_${arch}`,
+      `guest_raw_corpus_ops_per_s_${arch}`,
+      `conform_share_of_raw_${arch}`,
     ],
     run: async (out) => {
       const b = await benchQemu({ arch, sequences: selftestSequences(), rounds: 4, conformRound: conformRound('debian-6.12', arch) });
@@ -101,6 +124,26 @@ function fuzzGroup(key: string, kernel: string): Group {
   };
 }
 
+/** Each patch built and diffed in turn, a line per patch as it ends (on stderr with --json). */
+const mutationGroup: Group = {
+  keys: ['mutation_found', 'mutation_total', 'mutation_false_positives', 'mutation_neutral', 'mutation_wall_s'],
+  onlyWhenAsked: true,
+  run: async (out, args) => {
+    const outcomes = [];
+    for (const m of loadMutations(args.patches)) {
+      const o = await runMutation(m, args.seed);
+      outcomes.push(o);
+      (args.json ? process.stderr : process.stdout).write(`${outcomeLine(o)}\n`);
+    }
+    const s = score(outcomes);
+    out['mutation_found'] = s.found;
+    out['mutation_total'] = s.total;
+    out['mutation_false_positives'] = s.falsePositives;
+    out['mutation_neutral'] = s.neutral;
+    out['mutation_wall_s'] = round(s.seconds);
+  },
+};
+
 const GROUPS: Group[] = [
   { keys: ['emulator_ops_per_s'], run: async (out) => void (out['emulator_ops_per_s'] = round(benchEmulator(3).opsPerSecond)) },
   vmGroup('x86_64'),
@@ -108,15 +151,38 @@ const GROUPS: Group[] = [
   fuzzGroup('fuzz_sequences_per_s', 'mprog-6.12'),
   fuzzGroup('fuzz_sequences_per_s_debian_6_12', 'debian-6.12'),
   wallGroup('conform_wall_s_default', ['debian-6.12'], ['x86_64'], []),
-  wallGroup('conform_wall_s_matrix', ['debian-6.12', 'debian-7.3'], ['x86_64', 'arm64'], ['--kernel', 'debian-6.12,debian-7.3', '--arch', 'x86_64,arm64', '--jobs', '2']),
+  wallGroup(
+    'conform_wall_s_matrix',
+    ['debian-6.12', 'debian-7.3'],
+    ['x86_64', 'arm64'],
+    ['--kernel', 'debian-6.12,debian-7.3', '--arch', 'x86_64,arm64', '--jobs', '2'],
+  ),
+  mutationGroup,
 ];
 
-export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, only: { type: 'string' } } });
+async function measure(argv: string[]): Promise<number> {
+  let values: { json: boolean; only?: string | undefined; patches?: string[] | undefined; seed?: string | undefined };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        patches: { type: 'string', multiple: true },
+        seed: { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const seed = values.seed === undefined ? MUTATION_SEED : Number(values.seed);
+  if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed ${values.seed}: not an integer`);
+  const args: BenchArgs = { json: values.json, patches: values.patches ?? [join(repoRoot(), MUTATIONS_DIR)], seed };
   const results: Results = {};
   for (const group of GROUPS) {
-    if (values.only && !group.keys.some((k) => k.startsWith(values.only!))) continue;
-    await group.run(results);
+    const asked = values.only !== undefined && group.keys.some((k) => k.startsWith(values.only!));
+    if (values.only ? !asked : group.onlyWhenAsked) continue;
+    await group.run(results, args);
     if (values.json) continue;
     for (const key of group.keys) {
       process.stdout.write(`${key.padEnd(34)} ${results[key]!.toLocaleString('en-US').padStart(14)}${GOALS[key] ? `   (goal ${GOALS[key]})` : ''}\n`);
@@ -124,4 +190,18 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (values.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   return 0;
+}
+
+/** `npm run bench`: an MprogError is said as mprog says it (exit 2 or 3); anything else is a bug (exit 70, with its stack). */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await measure(argv);
+  } catch (err) {
+    if (!(err instanceof MprogError)) {
+      process.stderr.write(bugText(err));
+      return EXIT_BUG;
+    }
+    process.stderr.write(errorText(err, 'bench'));
+    return EXIT_STATUS[err.exitClass];
+  }
 }

@@ -5,7 +5,7 @@
 
 import type { Sequence, Step } from '../../contract/seq.js';
 import { QemuTarget } from '../targets/qemu.js';
-import type { Arch } from '../../vm/paths.js';
+import type { Arch } from '../../vm/runtime/paths.js';
 
 /** How many things (bpf(2) calls; steps for conform) in how long. */
 interface Rate {
@@ -38,7 +38,7 @@ export interface QemuBench {
 export type ConformRound = (target: QemuTarget) => Promise<{ steps: number; ns: number; rawNs: number }>;
 
 /** Steps that are not one bpf(2) call: device changes and close(2). */
-const NOT_BPF: ReadonlySet<Step['op']> = new Set(['dev_create', 'dev_delete', 'link_close', 'prog_close']);
+const NOT_BPF: ReadonlySet<Step['op']> = new Set(['dev_create', 'dev_delete', 'qdisc_add', 'qdisc_delete', 'link_close', 'prog_close']);
 
 /** The bpf(2) calls one replay makes: a BPF_PROG_LOAD per program and one per bpf step. */
 export function bpfCalls(seq: Sequence): number {

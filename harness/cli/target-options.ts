@@ -2,7 +2,6 @@
 
 import type { OpenOptions } from '../targets/open.js';
 import { parseDeadline } from '../../contract/target.js';
-import { UsageError } from '../errors.js';
 
 export const TARGET_OPTIONS = {
   modules: { type: 'string' },
@@ -23,6 +22,5 @@ export function targetOptionsHelp(column: number): string {
 /** What --modules and --deadline ask of openTarget. */
 export function openOptions(values: { modules?: string; deadline?: string }): OpenOptions {
   const deadline = values.deadline === undefined ? undefined : parseDeadline(values.deadline);
-  if (typeof deadline === 'string') throw new UsageError(deadline);
   return { ...(values.modules !== undefined && { modulesDir: values.modules }), ...(deadline !== undefined && { deadline }) };
 }

@@ -1,14 +1,14 @@
 // What a conformance run will do: which sequences (after sharding) on which targets. Everything
-// the user can get wrong is checked here, before any target starts, and comes back as BadInput.
+// the user can get wrong is checked here, before any target starts, and thrown as a BadInput.
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Sequence } from '../../contract/seq.js';
 import type { Profile } from '../../emulator/profiles.js';
-import { ARCHES, hostArch, isArch } from '../../vm/paths.js';
-import { loadCorpus } from '../corpus.js';
-import { BadInput } from '../errors.js';
-import { type PlanRecord, RESULTS_FORMAT, type SequencePlan, type Shard, type TargetPlan } from './records.js';
+import { ARCH_NAMES, archNamed, hostArch } from '../../vm/runtime/paths.js';
+import { loadCorpus } from '../sequences/corpus.js';
+import { BadInput, UsageError } from '../../contract/errors.js';
+import { type PlanRecord, RESULTS_FORMAT, type SequencePlan, type Shard, type TargetPlan } from '../results/records.js';
 
 const DEFAULT_KERNELS = ['debian-6.12'];
 const DEFAULT_ARCHES = ['x86_64'];
@@ -38,19 +38,19 @@ function inShard(seqs: Sequence[], shard: Shard | null): Sequence[] {
   return shard ? seqs.filter((_, i) => i % shard.count === shard.index - 1) : seqs;
 }
 
-function targetsOf(req: ConformRequest): TargetPlan[] | BadInput {
-  const bad = req.arches.find((a) => !isArch(a));
-  if (bad !== undefined) return new BadInput(`--arch ${bad}: unknown architecture (known: ${ARCHES.join(', ')})`);
+function targetsOf(req: ConformRequest): TargetPlan[] {
+  const bad = req.arches.find((a) => !archNamed(a));
+  if (bad !== undefined) throw new BadInput(`--arch ${bad}: unknown architecture (known: ${ARCH_NAMES})`);
   for (const k of req.kernels) {
     // Which Debian series (and sources) exist only the mirror knows: the target says so when it resolves one.
-    if (!k.startsWith('debian-') && !k.startsWith('mprog-') && !existsSync(k)) {
-      return new BadInput(
-        `--kernel ${k}: neither a Debian series (debian-MAJOR.MINOR, e.g. debian-6.12), a kernel to build from Debian's source (mprog-6.12) nor an existing kernel image`,
+    if (!k.startsWith('debian-') && !k.startsWith('mprog-') && !k.startsWith('kernel.org-') && !existsSync(k)) {
+      throw new BadInput(
+        `--kernel ${k}: neither a Debian series (debian-MAJOR.MINOR, e.g. debian-6.12), a kernel to build from Debian's source (mprog-6.12) or from kernel.org (kernel.org-6.6, kernel.org-6.6.87, kernel.org-mainline) nor an existing kernel image`,
       );
     }
   }
   const kernels = req.kernels.length === 0 && !req.host ? DEFAULT_KERNELS : req.kernels;
-  const arches = req.arches.length === 0 ? DEFAULT_ARCHES : [...new Set(req.arches)];
+  const arches = req.arches.length === 0 ? DEFAULT_ARCHES : [...new Set(req.arches.map((a) => archNamed(a)!))];
   const targets: TargetPlan[] = req.host ? [{ spec: 'host', kernel: 'host', arch: hostArch() ?? process.arch }] : [];
   for (const kernel of new Set(kernels)) {
     for (const arch of arches) targets.push({ spec: `qemu:${kernel}:${arch}`, kernel, arch });
@@ -65,14 +65,13 @@ export function sequencePlan(seq: Sequence): SequencePlan {
   return { key: seq.file, name: seq.name, steps: seq.steps.length, hash };
 }
 
-export function makePlan(req: ConformRequest): Plan | BadInput {
+/** The plan of `req`; a BadInput says what the user got wrong. */
+export function makePlan(req: ConformRequest): Plan {
   if (req.shard && !(req.shard.index >= 1 && req.shard.index <= req.shard.count)) {
-    return new BadInput(`--shard ${req.shard.index}/${req.shard.count}: I must be from 1 to N`);
+    throw new BadInput(`--shard ${req.shard.index}/${req.shard.count}: I must be from 1 to N`);
   }
   const targets = targetsOf(req);
-  if (targets instanceof BadInput) return targets;
   const all = loadCorpus(req.corpus);
-  if (all instanceof BadInput) return all;
   const sequences = inShard(all, req.shard);
   return {
     record: {
@@ -87,9 +86,9 @@ export function makePlan(req: ConformRequest): Plan | BadInput {
   };
 }
 
-/** `I/N`, as given to --shard. */
-export function parseShard(text: string): Shard | BadInput {
+/** `I/N`, as given to --shard; a UsageError when it is not. */
+export function parseShard(text: string): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(text);
-  if (!m || Number(m[2]) < 1) return new BadInput(`--shard ${text}: expected I/N, e.g. 1/4`);
+  if (!m || Number(m[2]) < 1) throw new UsageError(`--shard ${text}: expected I/N, e.g. 1/4`);
   return { index: Number(m[1]), count: Number(m[2]) };
 }

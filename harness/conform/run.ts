@@ -2,24 +2,26 @@
 // several targets at once; every sequence is also replayed on the emulator with the profile of
 // the target's kernel, the two diffed step by step, and the pair's record stored at once.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { ModelGapError } from '../../emulator/syscall.js';
 import { type Profile, profileForRelease } from '../../emulator/profiles.js';
-import { diffResults } from '../diff.js';
-import { type Replayed, replaySequence } from '../replay.js';
+import { diffResults } from '../replay/step-diff.js';
+import { type Replayed, replaySequence } from '../replay/replay.js';
 import type { Sequence } from '../../contract/seq.js';
 import { EmulatorTarget } from '../targets/emulator.js';
 import { openTarget } from '../targets/open.js';
-import { type Target, TargetError } from '../../contract/target.js';
-import { writeReports } from './outputs.js';
+import type { Target } from '../../contract/target.js';
+import { REPORT_FILES, writeReports } from '../results/writers/files.js';
 import { type ConformRequest, type Plan, makePlan } from './plan.js';
-import { BadInput } from '../errors.js';
-import { prepareOutDir } from '../out-dir.js';
-import { type Fault, type PlanRecord, type ResultRecord, type TargetFaultRecord, type TargetPlan, outcomeOfFault, pairKey } from './records.js';
-import { type Report, buildReport } from './report.js';
-import { ResultsStore } from './store.js';
+import { prepareOutDir } from '../results/out-dir.js';
+import { type Fault, type PlanRecord, type ResultRecord, type TargetFaultRecord, type TargetPlan, faultRecord, pairKey } from '../results/records.js';
+import { type Report, buildReport } from '../results/report.js';
+import { faultOf } from '../results/faults.js';
+import { ResultsStore } from '../results/store.js';
+import { callTexts } from '../results/step-text.js';
+import { shellWord } from '../reproducers/shell-quote.js';
+import type { KernelCounters } from '../../contract/coverage.js';
+import { type CoverageReport, appendCoverageSummary, writeCoverage } from '../coverage/report.js';
+import { join } from 'node:path';
 
 export const DEFAULT_OUT = 'out/conform';
 
@@ -51,33 +53,8 @@ interface RunContext {
   profile: Profile | null;
   open: (spec: string) => Promise<Target>;
   emit: (event: ProgressEvent) => void;
-}
-
-export function slug(text: string): string {
-  return text.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
-}
-
-/** What a thrown error says about the pair or target; a kernel's console tail is saved in `outDir`. */
-export function faultOf(outDir: string, err: unknown, logName: string): Fault {
-  if (err instanceof ModelGapError) return { kind: 'model-gap', message: `emulator: ${err.message}` };
-  if (!(err instanceof TargetError)) {
-    // Not a target's answer but a bug or an environment problem: recorded, never a stack trace.
-    return { kind: 'harness-fault', message: err instanceof Error ? err.message : String(err) };
-  }
-  const fault: Fault = { kind: err.kind, message: err.message };
-  if (err.console) {
-    const rel = join('console', `${slug(logName)}.log`);
-    mkdirSync(join(outDir, 'console'), { recursive: true });
-    writeFileSync(join(outDir, rel), err.console);
-    fault.console = rel;
-  }
-  return fault;
-}
-
-/** The record of a pair that got no answer: the fault is its result. */
-function faultRecord(seq: Sequence, tp: TargetPlan, release: string | null, profile: string | null, fault: Fault, ms: number): ResultRecord {
-  const { file: sequence, name } = seq;
-  return { type: 'result', sequence, name, target: tp.spec, release, profile, outcome: outcomeOfFault(fault.kind), steps: seq.steps.length, divergences: [], expectFailures: [], fault, ms };
+  /** The counters of each coverage kernel, as its target closes. */
+  counters: { target: string; counters: KernelCounters }[];
 }
 
 /** A kernel's answer to one sequence, asked for ahead of its turn; its errors are caught into it. */
@@ -87,13 +64,20 @@ function ask(target: Target, seq: Sequence): Asked {
   return replaySequence(target, seq).catch((error: unknown) => ({ error }));
 }
 
+/** The commands that replay `seq` on the target and on the emulator, as a user types them. */
+function replayCommands(seq: Sequence, spec: string, profile: string): string[] {
+  const file = shellWord(seq.file);
+  return [`npx mprog replay --target ${shellWord(spec)} ${file}`, `npx mprog replay --target emulator:${profile} ${file}`];
+}
+
 async function runPair(ctx: RunContext, up: Up, tp: TargetPlan, seq: Sequence, asked: Asked): Promise<ResultRecord> {
   const started = Date.now();
   try {
     const kernel = await asked;
     if ('error' in kernel) throw kernel.error;
     const emulator = await replaySequence(new EmulatorTarget(up.profile), seq, { world: kernel.world });
-    const divergences = diffResults(kernel.report.results, emulator.report.results);
+    const calls = callTexts(seq);
+    const divergences = diffResults(kernel.report.results, emulator.report.results).map((d) => ({ ...d, call: calls[d.step] }));
     const expectFailures = [
       ...kernel.expectFailures.map((f) => ({ side: 'kernel' as const, ...f })),
       ...emulator.expectFailures.map((f) => ({ side: 'emulator' as const, ...f })),
@@ -110,6 +94,7 @@ async function runPair(ctx: RunContext, up: Up, tp: TargetPlan, seq: Sequence, a
       steps: seq.steps.length,
       divergences,
       expectFailures,
+      ...((divergences.length || expectFailures.length) && { replay: replayCommands(seq, tp.spec, up.profile.name), calls }),
       ms: Date.now() - started,
       results: { kernel: kernel.report.results, emulator: emulator.report.results },
     };
@@ -136,7 +121,10 @@ async function bringUp(ctx: RunContext, tp: TargetPlan): Promise<Up | TargetFaul
     const profile = ctx.profile ?? profileForRelease(release);
     if (profile) return { target, release, origin: await target.origin?.(), profile };
     await target.close();
-    const fault: Fault = { kind: 'no-profile', message: `no emulator profile fits kernel ${release} (profiles cover 6.1 and later); choose one with --profile` };
+    const fault: Fault = {
+      kind: 'no-profile',
+      message: `no emulator profile fits kernel ${release} (profiles cover 6.1 and later); choose one with --profile`,
+    };
     return { type: 'target-fault', target: tp.spec, release, fault };
   } catch (err) {
     await target?.close().catch(() => undefined);
@@ -187,13 +175,18 @@ async function runTarget(ctx: RunContext, tp: TargetPlan, seqs: Sequence[]): Pro
       if (record.fault) asked.length = i + 1;
       if (record.fault && TARGET_ENDING.includes(record.fault.kind)) {
         const rest = todo.length - todo.indexOf(seq) - 1;
-        const fault: Fault = { kind: 'not-run', message: `not run: ${tp.spec} stopped answering (${record.fault.kind} in ${seq.name}); continue with --resume` };
+        const fault: Fault = {
+          kind: 'not-run',
+          message: `not run: ${tp.spec} stopped answering (${record.fault.kind} in ${seq.name}); continue with --resume`,
+        };
         if (rest) targetFault(ctx, tp, { type: 'target-fault', target: tp.spec, release: up.release, fault });
         break;
       }
     }
   } finally {
     await up.target.close().catch(() => undefined);
+    const counters = await up.target.coverage?.();
+    if (counters) ctx.counters.push({ target: tp.spec, counters });
   }
 }
 
@@ -220,16 +213,16 @@ function doneByTarget(plan: Plan, finished: Set<string>): Record<string, number>
 export interface ConformDone {
   report: Report;
   outDir: string;
+  /** What each coverage kernel ran (none for other kernels). */
+  coverage: CoverageReport[];
 }
 
-/** The whole `mprog conform`: plan, run (or resume), and write every report file. */
-export async function runConform(options: RunOptions): Promise<ConformDone | BadInput> {
+/** The whole `mprog conform`: plan, run (or resume), and write every report file. Throws a BadInput
+ * for what the user got wrong (the corpus, --out, a --resume of another run). */
+export async function runConform(options: RunOptions): Promise<ConformDone> {
   const plan = makePlan(options);
-  if (plan instanceof BadInput) return plan;
-  const unwritable = prepareOutDir(options.outDir);
-  if (unwritable) return unwritable;
+  prepareOutDir(options.outDir);
   const store = options.resume ? ResultsStore.resume(options.outDir, plan.record) : ResultsStore.create(options.outDir, plan.record);
-  if (store instanceof BadInput) return store;
   const collected: (ResultRecord | TargetFaultRecord)[] = [...store.previous];
   const ctx: RunContext = {
     outDir: options.outDir,
@@ -241,11 +234,14 @@ export async function runConform(options: RunOptions): Promise<ConformDone | Bad
     profile: options.profile,
     open: options.openTarget ?? openTarget,
     emit: options.onProgress ?? (() => {}),
+    counters: [],
   };
   const jobs = Math.min(options.jobs ?? availableParallelism(), Math.max(1, plan.record.targets.length));
   ctx.emit({ type: 'start', plan: plan.record, jobs, alreadyDone: doneByTarget(plan, ctx.finished) });
   await pool(plan.record.targets, jobs, (tp) => runTarget(ctx, tp, plan.sequences));
   const report = buildReport([plan.record], collected);
   writeReports(options.outDir, report);
-  return { report, outDir: options.outDir };
+  const coverage = await writeCoverage(options.outDir, ctx.counters);
+  appendCoverageSummary(join(options.outDir, REPORT_FILES.markdown), coverage);
+  return { report, outDir: options.outDir, coverage };
 }

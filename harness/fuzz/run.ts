@@ -1,22 +1,23 @@
 // The fuzz loop: generate a sequence, replay it on the target and on the in-process emulator,
-// compare; on the first divergence shrink it against the target and write the reproducers.
+// compare; on the first divergence shrink it against the target and write the reproducers. A
+// sequence that crashes the target's kernel is a finding too: shrunk to the steps that still do.
 // One open target serves the whole run (for a VM target: one boot for every sequence).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { lockOutDir } from '../results/out-dir.js';
 import { join } from 'node:path';
-import { type Profile, profileForRelease } from '../../emulator/profiles.js';
+import type { Profile } from '../../emulator/profiles.js';
 import { ModelGapError } from '../../emulator/syscall.js';
-import type { KernelWorld } from '../../emulator/world.js';
-import { type StepDivergence, diffResults } from '../diff.js';
-import { normalise } from '../normalise.js';
+import type { KernelWorld } from '../../contract/world.js';
+import type { StepDivergence } from '../replay/step-diff.js';
 import type { Sequence, StepResult } from '../../contract/seq.js';
-import { EmulatorTarget, runOnEmulator } from '../targets/emulator.js';
-import { type RunOptions, type Target, TargetError } from '../../contract/target.js';
-import { Coverage, type CoverageReport } from './coverage.js';
-import { type Generated, type GenerateOptions, generateSequence, idsOfWorld } from './generator.js';
-import { pipelined } from '../pipelined.js';
-import { writeReproducers } from './artifacts.js';
-import { shrink } from './shrink.js';
+import { type Target, TargetError, type TargetFaultKind } from '../../contract/target.js';
+import { Coverage, type CoverageReport } from '../generation/choice-coverage.js';
+import { type GenerateOptions, generateSequence, idsOfWorld } from '../generation/generate.js';
+import { type WorldView, answers, chooseProfile, compare, targetHasNetkit, targetHasQdiscs, wholeWorld } from '../replay/compare.js';
+import { writeReproducers } from '../reproducers/findings.js';
+import { shrink } from '../generation/shrink.js';
+import { sequenceToText } from '../sequences/write.js';
 
 export interface FuzzOptions {
   target: Target;
@@ -39,10 +40,6 @@ export interface FuzzOptions {
   log?: (line: string) => void;
 }
 
-/** What the emulator is told of the world of the kernel it is compared with. */
-export type WorldView = (world: KernelWorld | undefined) => KernelWorld | undefined;
-const wholeWorld: WorldView = (world) => world;
-
 export interface DivergenceReport {
   /** Index of the generated sequence that diverged (its raw numbers also depend on the target's
    * ids at the time: `original` is the sequence as run). */
@@ -61,6 +58,37 @@ export interface DivergenceReport {
   shellNote: string | null;
 }
 
+/** A sequence that diverged once, and not when replayed again. */
+export interface FlakyReport {
+  index: number;
+  original: Sequence;
+  diff: StepDivergence[];
+  files: string[];
+}
+
+/** A flaky divergence's sequence and what it answered that once, in DIR/flaky-NAME/ (no reproducer: there is nothing to reproduce). */
+function writeFlaky(outDir: string, seq: Sequence, diff: StepDivergence[]): string[] {
+  const dir = join(outDir, `flaky-${seq.name}`);
+  mkdirSync(dir, { recursive: true });
+  const files = [join(dir, 'original.json'), join(dir, 'divergence.json')];
+  writeFileSync(files[0]!, sequenceToText(seq));
+  writeFileSync(files[1]!, `${JSON.stringify({ diff, note: 'diverged once, not when replayed again' }, null, 2)}\n`);
+  return files;
+}
+
+/** A generated sequence that crashed or hung the target's kernel, and did again alone. */
+export interface CrashReport {
+  index: number;
+  original: Sequence;
+  minimal: Sequence;
+  shrinkAttempts: number;
+  /** The fault of the minimal sequence's last run (the first one's if that did not crash). */
+  kind: TargetFaultKind;
+  message: string;
+  files: string[];
+  shellNote: string | null;
+}
+
 export interface FuzzReport {
   seed: number;
   target: string;
@@ -70,65 +98,9 @@ export interface FuzzReport {
   skipped: number;
   coverage: CoverageReport;
   divergence: DivergenceReport | null;
-}
-
-/** A fuzz run that cannot start: the target cannot be used for want of a profile (reported as the target's fault). */
-export class FuzzSetupError extends TargetError {
-  override name = 'FuzzSetupError';
-  constructor(message: string) {
-    super('unusable', message);
-  }
-}
-
-/** The emulator profile for a target: the override, the emulator's own, or the one of its kernel release. */
-export async function chooseProfile(target: Target, override: Profile | undefined): Promise<Profile> {
-  if (override) return override;
-  if (target instanceof EmulatorTarget) return target.profile;
-  const kernel = await target.kernel();
-  const profile = profileForRelease(kernel);
-  if (!profile) throw new FuzzSetupError(`no emulator profile for kernel "${kernel}"; pass --profile`);
-  return profile;
-}
-
-/** Whether the target has netkit (CONFIG_NETKIT), as its world says (the emulator: as its
- * profile says); sequences use netkit devices only then. */
-export async function targetHasNetkit(target: Target, profile: Profile): Promise<boolean> {
-  if (!profile.netkit) return false;
-  const probe: Sequence = { format: 'mprog-seq/1', name: 'netkit-probe', file: 'netkit-probe', devices: [], programs: [], steps: [], expects: [], links: [] };
-  return (await target.run(probe)).world?.netkit ?? profile.netkit;
-}
-
-/** Both sides' normalised results for one sequence. Generated sequences run without the
- * bpftool cross-check (too slow for every one); the ones that diverge are shrunk and reported
- * with it. */
-export async function compare(
-  target: Target,
-  profile: Profile,
-  seq: Sequence,
-  runOpts: RunOptions = {},
-  view: WorldView = wholeWorld,
-): Promise<{ target: StepResult[]; emulator: StepResult[]; diff: StepDivergence[]; world: KernelWorld | undefined }> {
-  const raw = await target.run(seq, runOpts);
-  const onTarget = normalise(seq, raw);
-  const onEmulator = normalise(seq, runOnEmulator(seq, profile, view(raw.world)));
-  return { target: onTarget, emulator: onEmulator, diff: diffResults(onTarget, onEmulator), world: raw.world };
-}
-
-/** Generated sequences a target works on at once (see pipelined). */
-export const IN_FLIGHT = 4;
-
-type Answer = Awaited<ReturnType<typeof compare>>;
-
-/** The generated sequences (index 0, 1, ... while `more(index)`) with both sides' answers, in order. */
-export async function* answers(
-  target: Target,
-  profile: Profile,
-  generate: (index: number) => Generated,
-  more: (index: number) => boolean,
-  view: WorldView = wholeWorld,
-): AsyncGenerator<Generated & { index: number; answer: Answer | Error }> {
-  const ask = (g: Generated) => compare(target, profile, g.seq, { crossCheck: false }, view);
-  for await (const { index, item, answer } of pipelined(generate, more, ask, IN_FLIGHT)) yield { ...item, index, answer };
+  crash: CrashReport | null;
+  /** Divergences seen once and not when their sequence was replayed again. */
+  flaky: FlakyReport[];
 }
 
 async function stillDiverges(target: Target, profile: Profile, seq: Sequence, view: WorldView): Promise<boolean> {
@@ -141,21 +113,77 @@ async function stillDiverges(target: Target, profile: Profile, seq: Sequence, vi
   }
 }
 
+/** The crash `seq` causes when run alone, or null (it answered, or failed otherwise). */
+async function crashOf(target: Target, seq: Sequence): Promise<TargetError | null> {
+  try {
+    await target.run(seq, { crossCheck: false });
+    return null;
+  } catch (err) {
+    return err instanceof TargetError && err.exitClass === 'crash' ? err : null;
+  }
+}
+
+/**
+ * A sequence that crashed the target, run again alone (a VM boots afresh): when it crashes again,
+ * shrunk to the fewest steps that still do, and written with its reproducers and the console.
+ * Null when it did not (one of the sequences in flight beside it may have been the cause).
+ */
+async function crashFinding(opts: FuzzOptions, index: number, seq: Sequence, first: TargetError): Promise<CrashReport | null> {
+  const log = opts.log ?? (() => undefined);
+  if (!(await crashOf(opts.target, seq))) return null;
+  log(`sequence ${index} (${seq.steps.length} steps) crashes ${opts.target.spec} (${first.kind}); shrinking...`);
+  const shrunk = await shrink(seq, async (s) => (await crashOf(opts.target, s)) !== null);
+  const fault = (await crashOf(opts.target, shrunk.seq)) ?? first;
+  let files: string[] = [];
+  let shellNote: string | null = null;
+  if (opts.outDir) {
+    const written = writeReproducers(join(opts.outDir, `crash-${seq.name}`), shrunk.seq, seq);
+    written.write('console.log', fault.console ?? '(no console)\n');
+    written.write('crash.json', `${JSON.stringify({ kind: fault.kind, message: fault.message, target: opts.target.spec }, null, 2)}\n`);
+    ({ files, shellNote } = written);
+  }
+  log(`minimal sequence: ${shrunk.seq.steps.length} steps after ${shrunk.attempts} attempts; it crashes the kernel (${fault.kind})`);
+  return { index, original: seq, minimal: shrunk.seq, shrinkAttempts: shrunk.attempts, kind: fault.kind, message: fault.message, files, shellNote };
+}
+
 function describeDiff(diff: StepDivergence[]): string {
   return diff
-    .map((d) => `  step ${d.step} (${d.op}): ${d.fields.map((f) => `${f.path}: target ${JSON.stringify(f.left)} vs emulator ${JSON.stringify(f.right)}`).join('; ')}`)
+    .map(
+      (d) =>
+        `  step ${d.step} (${d.op}): ${d.fields.map((f) => `${f.path}: target ${JSON.stringify(f.left)} vs emulator ${JSON.stringify(f.right)}`).join('; ')}`,
+    )
     .join('\n');
 }
 
 function writeArtifacts(outDir: string, d: Omit<DivergenceReport, 'files' | 'shellNote'>): { files: string[]; shellNote: string | null } {
   const written = writeReproducers(join(outDir, `divergence-${d.original.name}`), d.minimal, d.original);
   const { shellNote } = written;
-  written.write('divergence.json', `${JSON.stringify({ diff: d.diff, target: d.targetResults, emulator: d.emulatorResults, world: d.world ?? null, shellNote }, null, 2)}\n`);
+  written.write(
+    'divergence.json',
+    `${JSON.stringify({ diff: d.diff, target: d.targetResults, emulator: d.emulatorResults, world: d.world ?? null, shellNote }, null, 2)}\n`,
+  );
   return { files: written.files, shellNote };
+}
+
+/** How often a run says where it is (a fuzz run may take the night). */
+const PROGRESS_MS = 5000;
+
+/** "fuzz: 1200 of 5000 sequences (42/s), no divergence yet, about 1m30s left". */
+function progressLine(run: number, skipped: number, total: number, elapsedMs: number, untilDeadlineMs: number): string {
+  const rate = run / (elapsedMs / 1000);
+  const leftMs = Math.min(((total - run - skipped) / rate) * 1000, untilDeadlineMs);
+  const s = Math.max(0, Math.round(leftMs / 1000));
+  const left = s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return `fuzz: ${run}${Number.isFinite(total) ? ` of ${total}` : ''} sequences (${rate >= 10 ? Math.round(rate) : rate.toFixed(1)}/s${skipped ? `, ${skipped} skipped` : ''}), no divergence yet, about ${left} left`;
 }
 
 export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const log = opts.log ?? (() => undefined);
+  // Held from the start (not only when findings are written): a conform writing there refuses it.
+  if (opts.outDir) {
+    mkdirSync(opts.outDir, { recursive: true });
+    lockOutDir(opts.outDir);
+  }
   const kernel = await opts.target.kernel();
   const profile = await chooseProfile(opts.target, opts.profile);
   const netkit = await targetHasNetkit(opts.target, profile);
@@ -163,31 +191,70 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const deadline = opts.timeMs === undefined ? Infinity : Date.now() + opts.timeMs;
   const view = opts.worldView ?? wholeWorld;
   // Raw numbers are drawn around the ids the target's kernel used last (known once answers come).
-  const genOpts: GenerateOptions = { profile, maxSteps: opts.maxSteps, netkit, bulk: true, nearIds: [], cgroups: profile.cgroupMprog };
-  log(`fuzz: seed ${opts.seed}, target ${opts.target.spec} (${kernel}), emulator profile ${profile.name}${netkit ? '' : ', no netkit on the target'}`);
+  const genOpts: GenerateOptions = {
+    profile,
+    maxSteps: opts.maxSteps,
+    netkit,
+    qdiscs: await targetHasQdiscs(opts.target),
+    bulk: true,
+    nearIds: [],
+    cgroups: profile.cgroupMprog,
+  };
+  log(
+    `fuzz: seed ${opts.seed}, target ${opts.target.spec} (${kernel}), emulator profile ${profile.name}${netkit ? '' : ', no netkit on the target'}`,
+  );
 
   let divergence: DivergenceReport | null = null;
+  let crash: CrashReport | null = null;
+  const flaky: FlakyReport[] = [];
   let run = 0;
   let skipped = 0;
+  const started = Date.now();
+  let reported = started;
   const more = (index: number) => index < opts.sequences && Date.now() < deadline;
   for await (const { index, seq, sizes, answer } of answers(opts.target, profile, (i) => generateSequence(opts.seed, i, genOpts), more, view)) {
+    if (answer instanceof TargetError && answer.exitClass === 'crash') {
+      crash = await crashFinding(opts, index, seq, answer);
+      if (!crash) throw answer; // not again alone: said as the crash it was
+      break;
+    }
     if (answer instanceof Error) {
       if (!(answer instanceof ModelGapError)) throw answer;
       skipped++; // the generator made a step the emulator does not model: not a finding
       continue;
     }
     run++;
+    if (Date.now() - reported >= PROGRESS_MS) {
+      reported = Date.now();
+      log(progressLine(run, skipped, opts.sequences, reported - started, deadline - reported));
+    }
     if (answer.world) {
       genOpts.nearIds = idsOfWorld(answer.world);
       genOpts.nextLinkId = answer.world.nextLinkId;
     }
     coverage.record(seq, answer.target, sizes);
     if (answer.diff.length === 0) continue;
+    // Seen once is not yet a finding: a divergence that does not show when the sequence is
+    // replayed again is flaky, said and written apart, and the run goes on.
+    if (!(await stillDiverges(opts.target, profile, seq, view))) {
+      log(`flaky: sequence ${index} diverged once, not when replayed again:\n${describeDiff(answer.diff)}`);
+      flaky.push({ index, original: seq, diff: answer.diff, files: opts.outDir ? writeFlaky(opts.outDir, seq, answer.diff) : [] });
+      continue;
+    }
     log(`sequence ${index} (${seq.steps.length} steps) diverges:\n${describeDiff(answer.diff)}\nshrinking against ${opts.target.spec}...`);
     const shrunk = await shrink(seq, (s) => stillDiverges(opts.target, profile, s, view));
     const final = await compare(opts.target, profile, shrunk.seq, {}, view);
     if (final.diff.length === 0) log(`warning: the minimal sequence did not diverge when replayed once more: the target may answer inconsistently`);
-    const found = { index, original: seq, minimal: shrunk.seq, shrinkAttempts: shrunk.attempts, targetResults: final.target, emulatorResults: final.emulator, diff: final.diff, world: view(final.world) };
+    const found = {
+      index,
+      original: seq,
+      minimal: shrunk.seq,
+      shrinkAttempts: shrunk.attempts,
+      targetResults: final.target,
+      emulatorResults: final.emulator,
+      diff: final.diff,
+      world: view(final.world),
+    };
     const written = opts.outDir ? writeArtifacts(opts.outDir, found) : { files: [], shellNote: null };
     divergence = { ...found, ...written };
     log(`minimal sequence: ${shrunk.seq.steps.length} steps after ${shrunk.attempts} attempts:\n${describeDiff(final.diff)}`);
@@ -202,6 +269,8 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     skipped,
     coverage: coverage.toJSON(),
     divergence,
+    crash,
+    flaky,
   };
   if (opts.outDir) {
     mkdirSync(opts.outDir, { recursive: true });

@@ -1,19 +1,23 @@
 // Target `host`: the running kernel, through the agent binary of this machine's architecture
 // run as a child process over stdio. Every sequence gets its own network namespace (the agent
-// forks per sequence), so the host's own devices are never touched.
+// forks per sequence), so the host's own devices are never touched. Its cgroups, the one host
+// object that outlives every process (a directory with programs attached stays), are removed by
+// the reaper (`mprog-agent --reap`, vm/agent/cgroups.c) once the run has ended, however it ended.
 
-import { notice } from '../../vm/notices.js';
+import { notice } from '../../vm/runtime/notices.js';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { projectBpftoolCommand, type BpftoolCommand } from '../../vm/host-bpftool.js';
-import { buildAgent, type AgentBuild } from '../../vm/agent-build.js';
-import { atExit, findOnPath, tied } from '../../vm/lifetime.js';
-import { hostArch, type Arch } from '../../vm/paths.js';
-import { LIBSTDBUF } from '../../vm/userland.js'; // Debian's path, on this machine as in a guest
+import { projectBpftoolCommand, type BpftoolCommand } from '../../vm/debian/project-bpftool.js';
+import { buildAgent, type AgentBuild } from '../../vm/agent/compile.js';
+import { atExit, findOnPath, tied } from '../../vm/runtime/lifetime.js';
+import { hostArch, type Arch } from '../../vm/runtime/paths.js';
+import { LIBSTDBUF } from '../../vm/debian/guest-userland.js'; // Debian's path, on this machine as in a guest
 import type { RawSequenceResult, Sequence } from '../../contract/seq.js';
-import { AgentClient } from '../../vm/agent/agent-client.js';
-import { DEFAULT_DEADLINE, type Deadline, type RunOptions, TargetError, type Target } from '../../contract/target.js';
+import { AgentClient } from '../../vm/agent/client.js';
+import { DEFAULT_DEADLINE, type Deadline, type RunOptions, SETTLE_DEADLINE_MS, TargetError, type Target } from '../../contract/target.js';
+import { MprogError } from '../../contract/errors.js';
 
 const CONNECT_DEADLINE_MS = 10_000;
 const PROBE_DEADLINE_MS = 30_000;
@@ -60,6 +64,11 @@ export class HostTarget implements Target {
     }
   }
 
+  async settle(): Promise<void> {
+    const { client } = await this.start();
+    await client.settle(SETTLE_DEADLINE_MS);
+  }
+
   /** The agent's own raw attach+detach rate on this kernel. */
   async rawBench(iterations: number, deadlineMs: number): Promise<{ calls: number; elapsedNs: number }> {
     const { client } = await this.start();
@@ -92,16 +101,54 @@ const BPFTOOL_CANDIDATES: { what: string; find: () => Promise<BpftoolCommand | n
   { what: "the project's bpftool (Debian's, via the private apt)", find: () => projectBpftoolCommand(agentArch()) },
 ];
 
+/**
+ * The run's reaper: `mprog-agent --reap`, in a session of its own and not tied to this process's
+ * life (no pdeathsig, no PID namespace), so that it outlives a SIGKILL of node. It reads a pipe
+ * whose write end this process, every agent and every sequence process hold (`--reaper-fd 3`):
+ * at EOF, every process of the run that could make a cgroup has ended, however it ended, and the
+ * reaper removes the cgroup trees they made (their names carry `--cgroup-tag`, its pid) and exits.
+ * A `SWEEP` line, sent when an agent ends (killed after a missed deadline, say) while the run goes
+ * on, removes at once the trees whose owner is gone. One per process, shared by every host target.
+ */
+interface Reaper {
+  pipe: Socket;
+  tag: string;
+}
+
+let reaper: Reaper | null = null;
+
+function startReaper(agentPath: string): Reaper {
+  if (reaper && !reaper.pipe.destroyed) return reaper;
+  const child = spawn(agentPath, ['--reap'], { stdio: ['pipe', 'ignore', 'inherit'], detached: true });
+  // Neither the process nor its pipe keep node's event loop alive: the pipe closes when node goes.
+  child.unref();
+  const pipe = child.stdin as unknown as Socket;
+  pipe.unref();
+  pipe.on('error', () => undefined); // a reaper that is gone: the next host target starts another
+  child.once('error', () => pipe.destroy());
+  child.once('exit', () => pipe.destroy());
+  if (child.pid === undefined) throw new TargetError('unusable', `host target: cannot run ${agentPath} --reap`);
+  reaper = { pipe, tag: String(child.pid) };
+  return reaper;
+}
+
+/** Tells the reaper to remove now the cgroup trees whose owner is gone (an agent ended). */
+function sweepCgroups(r: Reaper): void {
+  if (!r.pipe.destroyed) r.pipe.write('SWEEP\n');
+}
+
 async function startHost(): Promise<Running> {
   checkPrivileges();
-  const agent = await buildAgent(agentArch()).catch((err: Error) => {
-    throw new TargetError('unusable', `host target: ${err.message}`);
+  const agent = await buildAgent(agentArch()).catch((err: unknown) => {
+    if (err instanceof TargetError || !(err instanceof MprogError)) throw err; // a bug goes up as it is
+    throw new TargetError('unusable', `host target: ${err.message}`, undefined, err);
   });
   const reasons: string[] = [];
   // The agent runs bpftool line-buffered, through the library `stdbuf -oL` preloads (coreutils).
   if (!existsSync(LIBSTDBUF)) reasons.push(`${LIBSTDBUF} (coreutils) is missing`);
   for (const candidate of reasons.length ? [] : BPFTOOL_CANDIDATES) {
-    const bpftool = await candidate.find().catch((err: Error) => {
+    const bpftool = await candidate.find().catch((err: unknown) => {
+      if (!(err instanceof MprogError)) throw err; // a bug, not a reason to go without the check
       reasons.push(`${candidate.what}: ${err.message}`);
       return null;
     });
@@ -117,7 +164,11 @@ async function startHost(): Promise<Running> {
       reasons.push('this kernel refused a tcx attach, so bpftool cannot be checked');
       break;
     }
-    reasons.push(verdict === 'no-bpftool' ? `${bpftool.bpftool} -j batch (net show) failed` : `${bpftool.bpftool} does not list tcx attachments (tcx needs bpftool 7.3 or later)`);
+    reasons.push(
+      verdict === 'no-bpftool'
+        ? `${bpftool.bpftool} -j batch (net show) failed`
+        : `${bpftool.bpftool} does not list tcx attachments (tcx needs bpftool 7.3 or later)`,
+    );
   }
   tellNoBpftool(reasons.join('; '));
   return startAgent(agent, null);
@@ -168,14 +219,21 @@ function bpftoolArgs(build: AgentBuild, bpftool: BpftoolCommand): string[] {
 
 async function startAgent(build: AgentBuild, bpftool: BpftoolCommand | null): Promise<Running> {
   const agentPath = build.agent;
+  const reaps = startReaper(agentPath);
+  const args = [...(bpftool === null ? [] : bpftoolArgs(build, bpftool)), '--reaper-fd', '3', '--cgroup-tag', reaps.tag];
   // The agent forks a child per sequence (and bpftool under it): tied as a tree, so a killed mprog
-  // leaves no sequence running in its netns. Its own process group keeps a terminal's Ctrl-C for mprog.
-  const agent = spawn(...tied(agentPath, bpftool === null ? [] : bpftoolArgs(build, bpftool), { tree: true }), {
-    stdio: ['pipe', 'pipe', 'inherit'],
+  // leaves no sequence running in its netns. Its own process group keeps a terminal's Ctrl-C for
+  // mprog. Fd 3: the reaper's pipe, which the agent and its sequence processes hold.
+  const agent = spawn(...tied(agentPath, args, { tree: true }), {
+    stdio: ['pipe', 'pipe', 'inherit', reaps.pipe],
     detached: true,
-  });
+  }) as AgentProcess;
   const forget = atExit(() => agent.kill('SIGKILL'));
-  agent.once('exit', forget);
+  agent.once('exit', () => {
+    forget();
+    // Its PID namespace has gone with it: what its sequences left goes now, not at the run's end.
+    sweepCgroups(reaps);
+  });
   const spawned = new Promise<void>((resolve, reject) => {
     agent.once('spawn', resolve);
     agent.once('error', (err) => reject(new TargetError('unusable', `host target: cannot run ${agentPath}: ${err.message}`)));

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
-const groups = fs.readdirSync(root, { withFileTypes: true })
+const groups = fs
+  .readdirSync(root, { withFileTypes: true })
   .filter((e) => e.isDirectory())
   .map((e) => e.name)
   .sort();
@@ -15,7 +16,10 @@ const rows = [];
 const perFile = [];
 const total = { files: 0, steps: 0, expects: 0, ok: 0, errno: 0, fail: 0, query: 0, link_info: 0 };
 for (const g of groups) {
-  const files = fs.readdirSync(path.join(root, g)).filter((f) => f.endsWith('.json')).sort();
+  const files = fs
+    .readdirSync(path.join(root, g))
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   const r = { group: g, files: files.length, steps: 0, expects: 0, ok: 0, errno: 0, fail: 0, query: 0, link_info: 0 };
   for (const f of files) {
     const seq = JSON.parse(fs.readFileSync(path.join(root, g, f), 'utf8'));

@@ -7,12 +7,20 @@
  * kernels they talk to, and the layouts they need are fixed by the uapi (checked by the
  * _Static_asserts below).
  *
- * Used by the in-guest agent (agent.c) and by the C reproducers' runtime (reproducer.h); both
- * are pasted whole into every C reproducer that `mprog fuzz` writes (harness/fuzz/reproducer-c.ts),
- * so a reproducer stays one standalone file.
+ * It opens with the few numbers and names that are the harness's own rather than the kernel's
+ * (the closed-reference numbers, the ops of a step), defined here once for every C program.
+ *
+ * Used by the in-guest agent (every C file of it, through agent.h) and by the C reproducers' runtime
+ * (reproducer.h); both this header and reproducer.h are pasted whole into every C reproducer that
+ * `mprog fuzz` writes (harness/reproducers/c.ts), so a reproducer stays one standalone file: this
+ * header includes no header of the project.
  */
 #ifndef MPROG_KERNEL_ABI_H
 #define MPROG_KERNEL_ABI_H
+
+/* Helpers an includer does not use are fine (the agent includes this in every file). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +40,78 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/*
+ * ---- the harness's own numbers (contract/closed-refs.ts has the same for TypeScript, checked by
+ * test/unit/closed-refs.test.ts) ----
+ */
+
+/* The fd passed for a closed (or never opened) object: CLOSED_FD_BASE + its object index, a
+ * number no open fd has. */
+#define CLOSED_FD_BASE 1000000u
+/* The fd passed for a cgroup name whose cgroup was never made: CLOSED_CGROUP_FD_BASE + its cgroup
+ * index, a number no fd has. */
+#define CLOSED_CGROUP_FD_BASE 2000000u
+/* A name no device has resolves to an ifindex no device has (0 would mean "no device" to some
+ * calls). */
+#define MISSING_IFINDEX 0x7fffffffu
+
+/*
+ * ---- the ops of a step: mprog-seq/1's names, the agent protocol's STEP ops ----
+ *
+ * One list, X(ID, name) per op: enum mprog_op (OP_ID), MPROG_N_OPS and the names come from it.
+ * The agent parses STEP lines with it and switches on the enum without a default case where an
+ * op must be handled (built with -Wswitch-enum -Werror: a new op there is a compile error); a
+ * reproducer's runtime prints its names and refuses a name that is not in it.
+ */
+#define MPROG_OPS(X)                        \
+	X(PROG_ATTACH, prog_attach)         \
+	X(PROG_DETACH, prog_detach)         \
+	X(LINK_CREATE, link_create)         \
+	X(LINK_UPDATE, link_update)         \
+	X(LINK_DETACH, link_detach)         \
+	X(LINK_CLOSE, link_close)           \
+	X(PROG_CLOSE, prog_close)           \
+	X(LINK_INFO, link_info)             \
+	X(QUERY, query)                     \
+	X(DEV_CREATE, dev_create)           \
+	X(DEV_DELETE, dev_delete)           \
+	X(QDISC_ADD, qdisc_add)             \
+	X(QDISC_DELETE, qdisc_delete)       \
+	X(CGROUP_CREATE, cgroup_create)     \
+	X(CGROUP_DELETE, cgroup_delete)
+
+enum mprog_op {
+#define MPROG_OP_ENUMERATOR(id, name) OP_##id,
+	MPROG_OPS(MPROG_OP_ENUMERATOR)
+#undef MPROG_OP_ENUMERATOR
+};
+
+#define MPROG_OP_PLUS_ONE(id, name) +1
+enum { MPROG_N_OPS = 0 MPROG_OPS(MPROG_OP_PLUS_ONE) };
+#undef MPROG_OP_PLUS_ONE
+
+/* The op's mprog-seq/1 name; NULL for a number that is no op. */
+static const char *mprog_op_name(enum mprog_op op)
+{
+	switch (op) {
+#define MPROG_OP_CASE(id, name) \
+	case OP_##id:           \
+		return #name;
+	MPROG_OPS(MPROG_OP_CASE)
+#undef MPROG_OP_CASE
+	}
+	return NULL;
+}
+
+/* The op named `name`, or -1. */
+static int mprog_op_of(const char *name)
+{
+	for (int op = 0; op < MPROG_N_OPS; op++)
+		if (strcmp(name, mprog_op_name((enum mprog_op)op)) == 0)
+			return op;
+	return -1;
+}
+
 /* ---- bpf(2) ABI (include/uapi/linux/bpf.h) ---- */
 
 #if defined(__x86_64__)
@@ -43,6 +123,7 @@
 #endif
 
 enum bpf_cmd {
+	BPF_MAP_CREATE = 0,
 	BPF_PROG_LOAD = 5,
 	BPF_PROG_ATTACH = 8,
 	BPF_PROG_DETACH = 9,
@@ -79,6 +160,28 @@ struct bpf_insn {
 };
 
 /* Each command gets the subset of union bpf_attr it uses; the kernel zero-fills the rest. */
+struct attr_map_create {
+	uint32_t map_type;
+	uint32_t key_size;
+	uint32_t value_size;
+	uint32_t max_entries;
+	uint32_t map_flags;
+	uint32_t inner_map_fd;
+	uint32_t numa_node;
+	char map_name[BPF_OBJ_NAME_LEN];
+};
+
+/* The map types a sequence declares (mprog-seq/1 "Maps"), with the parameters the format fixes
+ * for each (contract/seq.ts MAP_PARAMS): a cgroup storage keyed by struct bpf_cgroup_storage_key
+ * (16 bytes) with max_entries 0, as cgroup_storage_map_alloc() requires; an array of one value. */
+#define BPF_MAP_TYPE_ARRAY 2
+#define BPF_MAP_TYPE_CGROUP_STORAGE 19
+#define BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE 21
+#define MAP_VALUE_SIZE 8
+
+/* The most maps one program's body references (the format's limit; the verifier's is 64). */
+#define PROG_MAPS_MAX 16
+
 struct attr_prog_load {
 	uint32_t prog_type;
 	uint32_t insn_cnt;
@@ -166,6 +269,7 @@ struct link_info_net { /* struct bpf_link_info with its tcx / netkit member (sam
 };
 
 #define BPF_LINK_TYPE_CGROUP 3
+#define BPF_LINK_TYPE_NETNS 5
 
 struct link_info_cgroup { /* struct bpf_link_info with its cgroup member */
 	uint32_t type;
@@ -177,8 +281,14 @@ struct link_info_cgroup { /* struct bpf_link_info with its cgroup member */
 	uint32_t pad2;
 };
 
+_Static_assert(offsetof(struct attr_map_create, map_name) == 28, "map_create.map_name");
 _Static_assert(offsetof(struct attr_prog_load, prog_name) == 48, "prog_load.prog_name");
 _Static_assert(sizeof(struct attr_prog_load) == 72, "prog_load size");
+
+/* The whole bpf(2) boundary (PROTOCOL.md "attr"): the largest attr_size a step may name, and the
+ * bytes of the caller's buffer past attr_size before the call. */
+#define ATTR_SIZE_MAX 4096
+#define ATTR_CANARY 0xa5
 _Static_assert(offsetof(struct attr_prog_attach, expected_revision) == 24, "attach.expected_revision");
 _Static_assert(offsetof(struct attr_prog_query, count) == 24, "query.count");
 _Static_assert(offsetof(struct attr_prog_query, revision) == 56, "query.revision");
@@ -195,32 +305,102 @@ static long sys_bpf(int cmd, void *attr, unsigned int size)
 	return ret < 0 ? -errno : ret;
 }
 
+/*
+ * ---- capabilities: capget(2)/capset(2), raw (no libcap), include/uapi/linux/capability.h ----
+ *
+ * A caller with fewer privileges (mprog-seq/1 "Caller privileges") is this process with a smaller
+ * effective set: the permitted set stays whole, so the full effective set can come back.
+ */
+#define CAPS_VERSION_3 0x20080522u /* _LINUX_CAPABILITY_VERSION_3: two 32-bit words a set */
+
+struct caps_header {
+	uint32_t version;
+	int pid;
+};
+
+struct caps_data {
+	uint32_t effective, permitted, inheritable;
+};
+
+/* The process's effective and permitted sets (bit n: capability n); 0 or -errno. */
+static int caps_get(uint64_t *effective, uint64_t *permitted)
+{
+	struct caps_header h = { CAPS_VERSION_3, 0 };
+	struct caps_data d[2];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	*effective = d[0].effective | (uint64_t)d[1].effective << 32;
+	*permitted = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	return 0;
+}
+
+/* Sets the effective set to `effective` (within the permitted set, which is kept, as is the
+ * inheritable set); 0 or -errno. */
+static int caps_set_effective(uint64_t effective)
+{
+	struct caps_header h = { CAPS_VERSION_3, 0 };
+	struct caps_data d[2];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	d[0].effective = (uint32_t)effective;
+	d[1].effective = (uint32_t)(effective >> 32);
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -errno;
+	return 0;
+}
+
 static uint64_t ptr(const void *p)
 {
 	return (uint64_t)(uintptr_t)p;
 }
 
-/* The fd passed for a closed (or never opened) object: a number no open fd has. */
-#define CLOSED_FD_BASE 1000000u
-
-/* The trivial program every sequence loads: r0 = 0; exit, with an expected_attach_type (0: none;
- * cgroup_sockopt programs need theirs). Returns the fd or -errno. */
-static int prog_load_expected(uint32_t type, uint32_t expected_attach_type, const char *name)
+/* A map of a type the format declares, with its fixed parameters. Returns the fd or -errno. */
+static int map_create(uint32_t type, const char *name)
 {
-	static const struct bpf_insn insns[] = {
-		{ .code = 0xb7 }, /* BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0 */
-		{ .code = 0x95 }, /* BPF_JMP | BPF_EXIT */
+	struct attr_map_create a = {
+		.map_type = type,
+		.key_size = type == BPF_MAP_TYPE_ARRAY ? 4 : 16,
+		.value_size = MAP_VALUE_SIZE,
+		.max_entries = type == BPF_MAP_TYPE_ARRAY ? 1 : 0,
 	};
+
+	memcpy(a.map_name, name, strnlen(name, sizeof(a.map_name) - 1));
+	return (int)sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+}
+
+/* The trivial program every sequence loads: r1 = <map> (a BPF_PSEUDO_MAP_FD ld_imm64, which binds
+ * the map to the program) for each of its n_maps maps, then r0 = 0; exit; with an
+ * expected_attach_type (0: none; cgroup_sockopt programs need theirs). Returns the fd or -errno. */
+static int prog_load_maps(uint32_t type, uint32_t expected_attach_type, const char *name, const int *map_fds, int n_maps)
+{
+	struct bpf_insn insns[2 * PROG_MAPS_MAX + 2] = { 0 };
+	int n = 0;
 	struct attr_prog_load a = {
 		.prog_type = type,
-		.insn_cnt = 2,
 		.insns = ptr(insns),
 		.license = ptr("GPL"),
 		.expected_attach_type = expected_attach_type,
 	};
 
+	for (int m = 0; m < n_maps && m < PROG_MAPS_MAX; m++) {
+		/* BPF_LD | BPF_DW | BPF_IMM, dst r1, src BPF_PSEUDO_MAP_FD (1); its second half all zero */
+		insns[n++] = (struct bpf_insn){ .code = 0x18, .regs = 0x11, .imm = map_fds[m] };
+		n++;
+	}
+	insns[n++] = (struct bpf_insn){ .code = 0xb7 }; /* BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0 */
+	insns[n++] = (struct bpf_insn){ .code = 0x95 }; /* BPF_JMP | BPF_EXIT */
+	a.insn_cnt = (uint32_t)n;
 	memcpy(a.prog_name, name, strnlen(name, sizeof(a.prog_name) - 1));
 	return (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+}
+
+static int prog_load_expected(uint32_t type, uint32_t expected_attach_type, const char *name)
+{
+	return prog_load_maps(type, expected_attach_type, name, NULL, 0);
 }
 
 static int prog_load(uint32_t type, const char *name)
@@ -251,6 +431,49 @@ static long link_info(int fd, struct link_info_net *info)
 
 	memset(info, 0, sizeof(*info));
 	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
+}
+
+/* ---- the whole bpf(2) boundary (PROTOCOL.md "attr") ---- */
+
+/* The caller's buffer: attr_size bytes, then canary bytes up to its end. */
+static uint8_t attr_buf[2 * ATTR_SIZE_MAX];
+
+static int hex_nibble(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* The step's raw bytes (checked by the parser: inside asz) over the buffer. */
+static void apply_raw(const char *p)
+{
+	while (p && *p) {
+		char *end;
+		unsigned long off = strtoul(p, &end, 10);
+
+		for (p = end + 1; *p && *p != ','; p += 2)
+			attr_buf[off++] = (uint8_t)(hex_nibble(p[0]) << 4 | hex_nibble(p[1]));
+		if (*p)
+			p++;
+	}
+}
+
+/* bpf(cmd) with `a` (`len` bytes) as a fresh attr of `asz` bytes, the raw bytes ("OFF:HEX,...",
+ * inside asz) over it, ATTR_CANARY after it; the buffer's first `len` bytes read back into `a`;
+ * *beyond: the kernel changed a byte past asz. */
+static long sys_bpf_sized(int cmd, void *a, size_t len, uint32_t asz, const char *raw, int *beyond)
+{
+	long ret;
+
+	*beyond = 0;
+	memset(attr_buf, 0, asz);
+	memset(attr_buf + asz, ATTR_CANARY, sizeof(attr_buf) - asz);
+	memcpy(attr_buf, a, len < asz ? len : asz);
+	apply_raw(raw);
+	ret = sys_bpf(cmd, attr_buf, asz);
+	for (size_t i = asz; i < sizeof(attr_buf); i++)
+		*beyond |= attr_buf[i] != ATTR_CANARY;
+	memcpy(a, attr_buf, len);
+	return ret;
 }
 
 /* ---- rtnetlink ABI (include/uapi/linux/netlink.h, rtnetlink.h, if_link.h, veth.h) ---- */
@@ -412,32 +635,67 @@ static int dev_del(uint32_t ifindex)
 	return nl_talk(&m);
 }
 
-/* A name no device has resolves to an ifindex no device has (0 would mean "no device" to some calls). */
-#define IFINDEX_MISSING 0x7fffffffu
+/* ---- qdiscs (include/uapi/linux/rtnetlink.h, pkt_sched.h): what `tc qdisc add|del dev DEV
+ * clsact|ingress` sends: parent TC_H_CLSACT (= TC_H_INGRESS), handle ffff:, TCA_KIND with its NUL ---- */
+
+#define RTM_NEWQDISC 36
+#define RTM_DELQDISC 37
+#define TCA_KIND 1
+#define TC_H_INGRESS 0xFFFFFFF1u
+#define TC_H_CLSACT TC_H_INGRESS
+#define TC_H_INGRESS_HANDLE 0xFFFF0000u
+
+struct tcmsg {
+	uint8_t tcm_family;
+	uint8_t tcm__pad1;
+	uint16_t tcm__pad2;
+	int32_t tcm_ifindex;
+	uint32_t tcm_handle;
+	uint32_t tcm_parent;
+	uint32_t tcm_info;
+};
+
+/* RTM_NEWQDISC (NLM_F_CREATE | NLM_F_EXCL, as `tc qdisc add`) or RTM_DELQDISC of a clsact or
+ * ingress qdisc; 0 or -errno. */
+static int qdisc_change(int add, uint32_t ifindex, const char *kind)
+{
+	struct tcmsg tcm = { .tcm_family = AF_UNSPEC, .tcm_ifindex = (int32_t)ifindex,
+			     .tcm_handle = TC_H_INGRESS_HANDLE, .tcm_parent = TC_H_CLSACT };
+	struct nlmsg m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nlmsg_len = NL_ALIGN(sizeof(m.hdr));
+	m.hdr.nlmsg_type = add ? RTM_NEWQDISC : RTM_DELQDISC;
+	m.hdr.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	m.hdr.nlmsg_seq = 1;
+	memcpy(m.buf + m.hdr.nlmsg_len, &tcm, sizeof(tcm));
+	m.hdr.nlmsg_len += NL_ALIGN(sizeof(tcm));
+	nl_attr(&m, TCA_KIND, kind, strlen(kind) + 1);
+	return nl_talk(&m);
+}
 
 static uint32_t dev_index(const char *name)
 {
 	unsigned int ifindex = if_nametoindex(name);
 
-	return ifindex ? ifindex : IFINDEX_MISSING;
+	return ifindex ? ifindex : MISSING_IFINDEX;
 }
 
 /* ---- cgroup v2 (Documentation/admin-guide/cgroup-v2.rst) ---- */
 
-/* Where this process has cgroup2 mounted (cgroup2_setup); empty: nowhere. */
-static char cgroup2_dir[64];
+/* Where cgroup2_setup mounts cgroup2 (valid once it answered 0). */
+#define CGROUP2_DIR "/sys/fs/cgroup"
 
 /*
- * cgroup2 on /sys/fs/cgroup in a mount namespace of the process's own: the one hierarchy every
+ * cgroup2 on CGROUP2_DIR in a mount namespace of the process's own: the one hierarchy every
  * mount of cgroup2 shows, whatever the machine mounted where (a hybrid host has it on
  * /sys/fs/cgroup/unified, a guest nowhere). 0 or -errno.
  */
 static int cgroup2_setup(void)
 {
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL) < 0)
+	    mount("cgroup2", CGROUP2_DIR, "cgroup2", 0, NULL) < 0)
 		return -errno;
-	strcpy(cgroup2_dir, "/sys/fs/cgroup");
 	return 0;
 }
 
@@ -530,5 +788,7 @@ static int cgroup_mprog_api(int cgroup_fd)
 
 	return sys_bpf(BPF_PROG_QUERY, &a, sizeof(a)) == 0 && a.revision != 0;
 }
+
+#pragma GCC diagnostic pop
 
 #endif /* MPROG_KERNEL_ABI_H */
