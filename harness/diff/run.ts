@@ -244,7 +244,7 @@ async function difference(state: RunState, seq: Sequence, answers: KernelAnswers
       throw err;
     }
   };
-  const shrunk = await shrink(seq, stillDiffers);
+  const shrunk = await shrink(seq, stillDiffers, { log });
   const minimal = {
     ...shrunk.seq,
     name: `${seq.name}-minimal`,
@@ -329,7 +329,7 @@ async function crash(state: RunState, seq: Sequence, side: Side, first: TargetEr
   if (earlier)
     return { ...kernelFaultRecord(req, state.tp, seq, fault, ms), notes: [`the same crash as ${earlier.sequence}, shrunk there: ${earlier.dir}`] };
   log(`${seq.file}: the ${side} kernel ${name} crashed (${kind}) and the other answered; shrinking...`);
-  const shrunk = await shrink(seq, async (candidate) => (await crashesAlone(req, candidate, side)) !== null);
+  const shrunk = await shrink(seq, async (candidate) => (await crashesAlone(req, candidate, side)) !== null, { log });
   const minimal = {
     ...shrunk.seq,
     name: `${seq.name}-minimal`,

@@ -132,7 +132,7 @@ async function crashFinding(opts: FuzzOptions, index: number, seq: Sequence, fir
   const log = opts.log ?? (() => undefined);
   if (!(await crashOf(opts.target, seq))) return null;
   log(`sequence ${index} (${seq.steps.length} steps) crashes ${opts.target.spec} (${first.kind}); shrinking...`);
-  const shrunk = await shrink(seq, async (s) => (await crashOf(opts.target, s)) !== null);
+  const shrunk = await shrink(seq, async (s) => (await crashOf(opts.target, s)) !== null, { log });
   const fault = (await crashOf(opts.target, shrunk.seq)) ?? first;
   let files: string[] = [];
   let shellNote: string | null = null;
@@ -168,13 +168,25 @@ function writeArtifacts(outDir: string, d: Omit<DivergenceReport, 'files' | 'she
 /** How often a run says where it is (a fuzz run may take the night). */
 const PROGRESS_MS = 5000;
 
-/** "fuzz: 1200 of 5000 sequences (42/s), no divergence yet, about 1m30s left". */
-function progressLine(run: number, skipped: number, total: number, elapsedMs: number, untilDeadlineMs: number): string {
+/** Where a run stands, for its progress line. */
+interface Standing {
+  run: number;
+  skipped: number;
+  flaky: number;
+  total: number;
+  elapsedMs: number;
+  untilDeadlineMs: number;
+}
+
+/** "fuzz: 1200 of 5000 sequences (42/s), no divergence yet, 1 flaky, about 1m30s left". */
+function progressLine({ run, skipped, flaky, total, elapsedMs, untilDeadlineMs }: Standing): string {
   const rate = run / (elapsedMs / 1000);
   const leftMs = Math.min(((total - run - skipped) / rate) * 1000, untilDeadlineMs);
   const s = Math.max(0, Math.round(leftMs / 1000));
   const left = s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-  return `fuzz: ${run}${Number.isFinite(total) ? ` of ${total}` : ''} sequences (${rate >= 10 ? Math.round(rate) : rate.toFixed(1)}/s${skipped ? `, ${skipped} skipped` : ''}), no divergence yet, about ${left} left`;
+  const counted = `${run}${Number.isFinite(total) ? ` of ${total}` : ''} sequences (${rate >= 10 ? Math.round(rate) : rate.toFixed(1)}/s${skipped ? `, ${skipped} skipped` : ''})`;
+  // A divergence ends the run (it is shrunk and written): until then, the flaky ones are the findings.
+  return `fuzz: ${counted}, no divergence yet${flaky ? `, ${flaky} flaky (diverged once, not again)` : ''}, about ${left} left`;
 }
 
 export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
@@ -226,7 +238,16 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     run++;
     if (Date.now() - reported >= PROGRESS_MS) {
       reported = Date.now();
-      log(progressLine(run, skipped, opts.sequences, reported - started, deadline - reported));
+      log(
+        progressLine({
+          run,
+          skipped,
+          flaky: flaky.length,
+          total: opts.sequences,
+          elapsedMs: reported - started,
+          untilDeadlineMs: deadline - reported,
+        }),
+      );
     }
     if (answer.world) {
       genOpts.nearIds = idsOfWorld(answer.world);
@@ -242,7 +263,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
       continue;
     }
     log(`sequence ${index} (${seq.steps.length} steps) diverges:\n${describeDiff(answer.diff)}\nshrinking against ${opts.target.spec}...`);
-    const shrunk = await shrink(seq, (s) => stillDiverges(opts.target, profile, s, view));
+    const shrunk = await shrink(seq, (s) => stillDiverges(opts.target, profile, s, view), { log });
     const final = await compare(opts.target, profile, shrunk.seq, {}, view);
     if (final.diff.length === 0) log(`warning: the minimal sequence did not diverge when replayed once more: the target may answer inconsistently`);
     const found = {

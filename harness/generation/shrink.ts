@@ -139,14 +139,28 @@ function simplerSteps(step: Step): Step[] {
   return out;
 }
 
+export interface ShrinkOptions {
+  /** Candidates tried at most (default 2000). */
+  maxAttempts?: number;
+  /** Where a long shrink says how far it is, every few seconds (each candidate may boot a VM). */
+  log?: (line: string) => void;
+}
+
+/** How often a shrink says how far it is. */
+const PROGRESS_MS = 5000;
+
 class Shrinker {
   attempts = 0;
+  private readonly from: number;
+  private said = Date.now();
 
   constructor(
     private seq: Sequence,
     private readonly stillDiverges: StillDiverges,
-    private readonly maxAttempts: number,
-  ) {}
+    private readonly opts: ShrinkOptions,
+  ) {
+    this.from = seq.steps.length;
+  }
 
   get current(): Sequence {
     return this.seq;
@@ -154,7 +168,7 @@ class Shrinker {
 
   /** Tries one candidate; adopts it when it is valid and still diverges. */
   private async attempt(parts: Parameters<typeof rebuild>[1]): Promise<boolean> {
-    if (this.attempts >= this.maxAttempts) return false;
+    if (this.attempts >= (this.opts.maxAttempts ?? 2000)) return false;
     let candidate: Sequence;
     try {
       candidate = rebuild(this.seq, parts);
@@ -164,9 +178,16 @@ class Shrinker {
     }
     this.attempts++;
     await letEventsIn();
-    if (!(await this.stillDiverges(candidate))) return false;
-    this.seq = candidate;
-    return true;
+    const kept = await this.stillDiverges(candidate);
+    if (kept) this.seq = candidate;
+    this.progress();
+    return kept;
+  }
+
+  private progress(): void {
+    if (!this.opts.log || Date.now() - this.said < PROGRESS_MS) return;
+    this.said = Date.now();
+    this.opts.log(`shrinking: ${this.attempts} candidates tried, ${this.seq.steps.length} of the ${this.from} steps left so far`);
   }
 
   /** Removes chunks of steps, halving the chunk size (ddmin without the complement step). */
@@ -264,9 +285,9 @@ function withoutMap(p: ProgramDecl, map: string): ProgramDecl {
   return maps?.length ? { ...rest, maps } : rest;
 }
 
-/** Shrinks `seq` while `stillDiverges` holds, trying at most `maxAttempts` candidates. */
-export async function shrink(seq: Sequence, stillDiverges: StillDiverges, maxAttempts = 2000): Promise<ShrinkResult> {
-  const s = new Shrinker(seq, stillDiverges, maxAttempts);
+/** Shrinks `seq` while `stillDiverges` holds. */
+export async function shrink(seq: Sequence, stillDiverges: StillDiverges, opts: ShrinkOptions = {}): Promise<ShrinkResult> {
+  const s = new Shrinker(seq, stillDiverges, opts);
   for (;;) {
     const dropped = await s.dropSteps();
     const simplified = (await s.simplifySteps()) || (await s.hoistDevices());

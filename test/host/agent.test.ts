@@ -2,7 +2,7 @@
 // checked against what /work/shared/spec/kernel-semantics.md §9 recorded on a live kernel.
 
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +23,7 @@ import {
 } from '../../uapi/bpf.js';
 import { AgentClient } from '../../vm/agent/client.js';
 import { buildAgent } from '../../vm/agent/compile.js';
+import { setNoticeSink } from '../../vm/runtime/notices.js';
 import { hostArch } from '../../vm/runtime/paths.js';
 import { LIBSTDBUF } from '../../vm/debian/guest-userland.js';
 import { HostTarget } from '../../harness/targets/host.js';
@@ -576,6 +577,46 @@ describe('agent builds', () => {
     expect(x86.stdout).toMatch(/x86-64.*statically linked/);
     const arm = await execa('file', ['-b', join(AGENT_DIR, 'build/arm64/mprog-agent')]);
     expect(arm.stdout).toMatch(/ARM aarch64.*statically linked/);
+  }, 120_000);
+
+  it('says before it compiles that it does, and why: no build yet, an output missing, inputs changed; nothing when up to date', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'mprog-agent-cache-'));
+    const previous = process.env['MPROG_CACHE'];
+    process.env['MPROG_CACHE'] = cache;
+    const made = [cache];
+    const said: string[] = [];
+    const sink = setNoticeSink((text) => said.push(text));
+    // Each build in a fresh memo (a cache path not built before in this process): a copy of the cache.
+    const buildFrom = async (from: string, change: (dir: string) => void): Promise<string[]> => {
+      const dir = mkdtempSync(join(tmpdir(), 'mprog-agent-cache-'));
+      made.push(dir);
+      cpSync(from, dir, { recursive: true });
+      change(join(dir, 'agent', 'x86_64'));
+      process.env['MPROG_CACHE'] = dir;
+      said.length = 0;
+      await buildAgent('x86_64');
+      return said.map((l) => l.replaceAll(dir, 'CACHE'));
+    };
+    try {
+      await buildAgent('x86_64');
+      expect(said).toEqual([`agent build: compiling the agent (x86_64) into ${cache}/agent/x86_64: no build of it yet`]);
+      expect(await buildFrom(cache, () => {})).toEqual([]);
+      expect(await buildFrom(cache, (out) => rmSync(join(out, 'bpftool-zygote.so')))).toEqual([
+        'agent build: compiling the agent (x86_64) into CACHE/agent/x86_64: bpftool-zygote.so is missing',
+      ]);
+      // What a changed source, build.mjs or compiler makes of the stamp: another digest on its first line.
+      const stamp = (out: string) => join(out, '.stamp');
+      expect(
+        await buildFrom(cache, (out) => writeFileSync(stamp(out), readFileSync(stamp(out), 'utf8').replace(/^[0-9a-f]{8}/, '00000000'))),
+      ).toEqual([
+        'agent build: compiling the agent (x86_64) into CACHE/agent/x86_64: its sources, build.mjs or the compiler changed since the last build',
+      ]);
+    } finally {
+      setNoticeSink(sink);
+      if (previous === undefined) delete process.env['MPROG_CACHE'];
+      else process.env['MPROG_CACHE'] = previous;
+      for (const dir of made) rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   const qemu = ['/usr/bin/qemu-aarch64-static', '/usr/bin/qemu-aarch64'].find((p) => existsSync(p));

@@ -1,7 +1,7 @@
 // The project's private apt (under .cache/apt) against the real Debian mirror: what the guests'
 // kernels and userland are fetched through. The parsing of its output is in test/unit/cpio-apt.test.ts.
 
-import { mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -17,11 +17,36 @@ function listsAged(cache: string, hours: number): void {
   utimesSync(join(cache, 'apt', 'state', 'updated'), old, old);
 }
 
+/** An empty cache directory beside the project's (which a fresh clone does not have yet). */
+function freshCache(): string {
+  mkdirSync(cacheRoot(), { recursive: true });
+  return mkdtempSync(join(cacheRoot(), 'test-cache-'));
+}
+
 describe('PrivateApt', () => {
   it("reads what the project's private apt prints for a real package", async () => {
     const found = await new PrivateApt().available(['busybox-static'], 'amd64');
     expect(found.length).toBeGreaterThan(0);
     expect(found.every((p) => p.name === 'busybox-static' && p.debArch === 'amd64' && p.suite.length > 0)).toBe(true);
+  });
+
+  it('fetches the package lists of a fresh cache saying how far it is, and what it fetched in all', { timeout: 10 * MINUTE }, async () => {
+    const cache = freshCache();
+    try {
+      const r = await execa('node', ['bin/mprog.js', 'kernels', '--arch', 'x86_64'], { env: { MPROG_CACHE: cache, NO_COLOR: '1' }, reject: false });
+      expect(r.exitCode).toBe(0);
+      const said = r.stderr.split('\n').filter((l) => l.startsWith('mprog: private apt: '));
+      expect(said[0]).toMatch(/^mprog: private apt: fetching Debian's package lists from \S+ into \S+ \(once, then every 12 h\)$/);
+      // Some 60 MB of lists: the end says apt's total.
+      expect(said.at(-1)).toMatch(/^mprog: private apt: package lists: fetched [\d.,]+ [kMG]B in \S+ \(.+\/s\)$/);
+      // Every few seconds between them (none when the mirror is quick), how far: apt's percentage, counting up.
+      const between = said.slice(1, -1).map((l) => /^mprog: private apt: package lists: (\d+)% \(file \d+ of \d+\)$/.exec(l));
+      expect(between.every((m) => m !== null)).toBe(true);
+      const percents = between.map((m) => Number(m![1]));
+      expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it('offline with lists older than 12 h: uses them with a warning instead of failing', { timeout: 10 * MINUTE }, async () => {
@@ -47,7 +72,7 @@ describe('PrivateApt', () => {
       execa('unshare', ['--net', 'node', 'bin/mprog.js', '--offline', ...args], { env: { MPROG_CACHE: cache, NO_COLOR: '1' }, reject: false });
 
     it('with nothing cached: an error naming the package lists, at once, exit 2', { timeout: MINUTE }, async () => {
-      const cache = mkdtempSync(join(cacheRoot(), 'test-cache-'));
+      const cache = freshCache();
       try {
         const started = Date.now();
         const r = await mprog(cache, 'kernels', '--arch', 'x86_64');

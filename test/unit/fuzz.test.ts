@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Sequence } from '../../contract/seq.js';
 import { findProfile } from '../../emulator/profiles.js';
@@ -14,7 +15,7 @@ import { fuzzSequencesPerSecond } from '../../harness/bench/fuzz.js';
 import { fuzz } from '../../harness/fuzz/run.js';
 import { main } from '../../harness/cli/main.js';
 import { generateSequence } from '../../harness/generation/generate.js';
-import { withoutSteps } from '../../harness/generation/shrink.js';
+import { shrink, withoutSteps } from '../../harness/generation/shrink.js';
 import { normalise } from '../../harness/replay/normalise.js';
 import { parseSequenceText } from '../../harness/sequences/parse.js';
 import { rebuild, sequenceToText } from '../../harness/sequences/write.js';
@@ -178,6 +179,23 @@ describe('the fuzz command', () => {
   });
 });
 
+describe('a long shrink', () => {
+  it('says every few seconds how many candidates it tried and how many steps are left', async () => {
+    const seq = generateSequence(7, 0, { profile: P612, maxSteps: 40, netkit: true, bulk: true, nearIds: [] }).seq;
+    const said: string[] = [];
+    // Each candidate at a kernel's pace; "still diverges" while it has three steps or more.
+    const still = async (candidate: Sequence) => (await sleep(400), candidate.steps.length >= 3);
+    const { seq: small } = await shrink(seq, still, { log: (l) => said.push(l) });
+    expect(small.steps.length).toBe(3);
+    expect(said.length).toBeGreaterThan(0);
+    const left = said.map((l) =>
+      Number(new RegExp(`^shrinking: \\d+ candidates tried, (\\d+) of the ${seq.steps.length} steps left so far$`).exec(l)?.[1]),
+    );
+    expect(left.every((n) => n >= 3)).toBe(true);
+    expect(left).toEqual([...left].sort((a, b) => b - a));
+  }, 30_000);
+});
+
 describe('a divergence that does not show again', () => {
   it('is flaky: said and written apart, not shrunk, and the run goes on', async () => {
     // A kernel that answers one step wrongly once (the first answer of sequence 2's first step),
@@ -195,10 +213,25 @@ describe('a divergence that does not show again', () => {
       },
     };
     const out = mkdtempSync(join(tmpdir(), 'mprog-fuzz-flaky-'));
-    const report = await fuzz({ target: racy, seed: 5, sequences: 6, maxSteps: 10, outDir: out, profile: P612 });
+    const said: string[] = [];
+    // Slowed to a kernel's pace, one answer at a time, so that the run lasts long enough to say where it stands.
+    let queue: Promise<unknown> = Promise.resolve();
+    const slow = {
+      ...racy,
+      run: (seq: Sequence, opts?: Parameters<EmulatorTarget['run']>[1]) => {
+        const answer = queue.then(() => sleep(100)).then(() => racy.run(seq, opts));
+        queue = answer.catch(() => undefined);
+        return answer;
+      },
+    };
+    const report = await fuzz({ target: slow, seed: 5, sequences: 60, maxSteps: 10, outDir: out, profile: P612, log: (l) => said.push(l) });
     expect(report.divergence).toBeNull();
     expect(report.flaky.map((f) => f.index)).toEqual([2]);
-    expect(report.sequences).toBe(6);
+    expect(report.sequences).toBe(60);
+    const progress = said.filter((l) => l.startsWith('fuzz: ') && l.includes(' sequences ('));
+    expect(progress.length).toBeGreaterThan(0);
+    for (const l of progress)
+      expect(l).toMatch(/^fuzz: \d+ of 60 sequences \([\d.]+\/s\), no divergence yet, 1 flaky \(diverged once, not again\), about \d+s left$/);
     const written = JSON.parse(readFileSync(join(out, 'flaky-fuzz-5-2', 'divergence.json'), 'utf8')) as { diff: { step: number }[] };
     expect(written.diff[0]!.step).toBe(0);
   });

@@ -65,6 +65,17 @@ function damaged(text, out, outputs) {
   return null;
 }
 
+/** Why OUT needs a build (a short phrase), or null when its outputs stand as `stamp` recorded them. */
+function whyBuild(stampFile, stamp, out, outputs) {
+  if (!existsSync(stampFile)) return 'no build of it yet';
+  const missing = outputs.find((f) => !existsSync(f));
+  if (missing) return `${missing.slice(out.length + 1)} is missing`;
+  const text = readFileSync(stampFile, 'utf8');
+  if (text.split('\n')[0] !== stamp) return 'its sources, build.mjs or the compiler changed since the last build';
+  const why = damaged(text, out, outputs);
+  return why && `${why}; building it again`;
+}
+
 function hostArch() {
   return process.arch === 'x64' ? 'x86_64' : process.arch;
 }
@@ -93,14 +104,10 @@ async function build(arch) {
   for (const f of inputs) digest.update(`${f.slice(here.length + 1)}\0`).update(readFileSync(f));
   const stamp = `${digest.digest('hex')}-${execFileSync(cc, ['-dumpfullversion'], { encoding: 'utf8' }).trim()}`;
   const stampFile = join(out, '.stamp');
-  if (existsSync(bin) && existsSync(zygote) && existsSync(stampFile)) {
-    const text = readFileSync(stampFile, 'utf8');
-    if (text.split('\n')[0] === stamp) {
-      const why = damaged(text, out, [bin, zygote]);
-      if (!why) return;
-      process.stderr.write(`build.mjs: ${why}; building it again\n`);
-    }
-  }
+  const why = whyBuild(stampFile, stamp, out, [bin, zygote]);
+  if (!why) return;
+  // The one line that says a compile is starting, and why: mprog turns it into its notice.
+  process.stdout.write(`build.mjs: compiling ${arch} (${why})\n`);
   // Up to date is the common case (mprog runs this before every guest it prepares): zx is loaded
   // only to build. The compiler's own messages go straight to stderr.
   const { $ } = await import('zx');

@@ -6,7 +6,7 @@
 // that no longer matches (truncated, overwritten) is said to be damaged, once, removed and built again.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Unusable } from '../../contract/errors.js';
 import { notice } from '../runtime/notices.js';
@@ -46,12 +46,15 @@ async function buildInto(arch: Arch): Promise<AgentBuild> {
     tellDamaged(file, why);
     rmSync(file, { recursive: true, force: true });
   }
-  // build.mjs decides whether its inputs changed; a cache without its stamp certainly compiles.
-  if (!existsSync(join(out, '.stamp'))) notice(`agent build: compiling the agent (${arch}) into ${out}, once per change of its sources`);
+  // build.mjs decides whether its inputs changed, and says so in one line before it compiles.
   await runTool(process.execPath, [join(dir, 'build.mjs'), '--out', dirname(out), arch], {
     what: `building the agent (${arch})`,
     tree: true,
     lines: 30,
+    onLine: (line) => {
+      const why = /^build\.mjs: compiling \S+ \((.+)\)$/.exec(line)?.[1];
+      if (why) notice(`agent build: compiling the agent (${arch}) into ${out}: ${why}`);
+    },
   });
   const left = damage(out, outputs);
   if (left.length > 0)

@@ -106,13 +106,17 @@ export class PrivateApt {
   }
 
   /** One apt command at a time per process, and a wait while another process holds apt's lock. */
-  private apt(cmd: 'apt-get' | 'apt-cache', args: string[], cwd?: string): Promise<string> {
-    const run = aptQueue.then(() => this.aptNow(cmd, args, cwd));
+  private apt(cmd: 'apt-get' | 'apt-cache', args: string[], opts: { cwd?: string; onLine?: (line: string) => void } = {}): Promise<string> {
+    const run = aptQueue.then(() => this.aptNow(cmd, args, opts));
     aptQueue = run.catch(() => undefined);
     return run;
   }
 
-  private async aptNow(cmd: 'apt-get' | 'apt-cache', args: string[], cwd?: string): Promise<string> {
+  private async aptNow(
+    cmd: 'apt-get' | 'apt-cache',
+    args: string[],
+    { cwd, onLine }: { cwd?: string; onLine?: (line: string) => void },
+  ): Promise<string> {
     const started = Date.now();
     for (;;) {
       try {
@@ -122,6 +126,7 @@ export class PrivateApt {
           env: { APT_CONFIG: this.conf, LC_ALL: 'C' },
           cwd: cwd ?? this.dir,
           lines: 6,
+          ...(onLine && { onLine }),
         });
       } catch (err) {
         if (!(err instanceof ToolError && /Could not get lock/.test(err.output) && Date.now() - started < LOCK_WAIT_MS)) throw err;
@@ -154,10 +159,10 @@ export class PrivateApt {
       notice(`private apt: offline: the package lists are ${Math.round(age / 3600_000)} h old: using them as they are`);
       return;
     }
-    // The first fetch is some 300 MB of lists (six suites, two arches) and takes a while: say so.
+    // The first fetch is some 60 MB of lists (six suites, two arches; 61 MB in December 2026): say so, and how far it is.
     if (age === Infinity) notice(`private apt: fetching Debian's package lists from ${MIRROR} into ${this.dir} (once, then every 12 h)`);
     try {
-      await this.apt('apt-get', ['update', '-q', '-o', 'APT::Update::Error-Mode=any']);
+      await this.apt('apt-get', ['update', '-q', '-o', 'APT::Update::Error-Mode=any', '-o', 'APT::Status-Fd=1'], { onLine: listsProgress() });
     } catch (err) {
       // Offline with lists already here: they still say what the cached packages are; a package
       // they name that is not cached fails on its own download, with its name.
@@ -215,9 +220,9 @@ export class PrivateApt {
     mkdirSync(scratch, { recursive: true });
     try {
       // A 404 usually means the lists are older than the mirror (versions rotate): refresh once and retry.
-      await this.apt('apt-get', ['download', '-q', spec], scratch).catch(async () => {
+      await this.apt('apt-get', ['download', '-q', spec], { cwd: scratch }).catch(async () => {
         await this.update(true);
-        await this.apt('apt-get', ['download', '-q', spec], scratch);
+        await this.apt('apt-get', ['download', '-q', spec], { cwd: scratch });
       });
       const got = this.cachedDeb(scratch, p);
       if (!got) throw new Unusable(`private apt: downloaded ${spec} but found no .deb in ${scratch}`, { file: scratch });
@@ -245,6 +250,28 @@ function writeIfChanged(file: string, text: string): void {
 }
 
 /** First alternative of every dependency in a Depends/Pre-Depends field. */
+/** How often, at most, a list fetch says how far it is. */
+const LISTS_PROGRESS_MS = 3000;
+
+/**
+ * What `apt-get update -q -o APT::Status-Fd=1` prints, as notices: every few seconds how far it
+ * is (apt's own `dlstatus:` percentage and file count), and apt's total at the end.
+ */
+export function listsProgress(): (line: string) => void {
+  let said = Date.now();
+  return (line) => {
+    const status = /^dlstatus:\d+:([\d.]+):Retrieving file (\d+ of \d+)$/.exec(line);
+    if (status) {
+      if (Date.now() - said < LISTS_PROGRESS_MS) return;
+      said = Date.now();
+      notice(`private apt: package lists: ${Math.floor(Number(status[1]))}% (file ${status[2]})`);
+      return;
+    }
+    const fetched = /^Fetched (.+)$/.exec(line);
+    if (fetched) notice(`private apt: package lists: fetched ${fetched[1]}`);
+  };
+}
+
 export function dependsOf(record: string): string[] {
   const names: string[] = [];
   for (const field of ['Pre-Depends', 'Depends']) {
