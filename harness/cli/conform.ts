@@ -49,7 +49,8 @@ exit status: 0 all agree, 1 a divergence or failed expect, 2 bad input or unusab
 export const MERGE_HELP = `usage: mprog merge DIR... [--out DIR] [--verbose]
 
 Join the output directories of several conform runs (the shards of one run, made on different
-machines) into one output directory with one report.
+machines) into one output directory with one report; a coverage kernel's coverage summed over
+them (coverage.info, coverage/, the summary's section).
 
   --out DIR  where the merged results.jsonl and reports go (default out/conform)
   --verbose  every divergent step of a failed pair (default: the first, the rest counted)
@@ -112,5 +113,7 @@ export async function runConformCommand(args: string[]): Promise<number> {
 export async function runMergeCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(args, { out: { type: 'string', default: DEFAULT_OUT }, verbose: { type: 'boolean', default: false } });
   if (positionals.length === 0) throw new UsageError('merge needs at least one DIR (an output directory of mprog conform)');
-  return finish(mergeRuns(positionals, values.out), values.verbose);
+  const merged = await mergeRuns(positionals, values.out);
+  for (const c of merged.coverage) process.stdout.write(`${coverageLines(c).join('\n')}\n`);
+  return finish(merged, values.verbose);
 }

@@ -18,8 +18,9 @@ can be built from Debian's linux-source-X.Y; each marked usable, or why not (an 
 package, or a release without tcx; whether kernel-configs/mprog.fragment builds on a source is
 known only after its first build), with the emulator profile its release gets and whether that
 profile was checked on that release (or only on older ones: a divergence there may be the
-kernel having moved). Nothing is downloaded: the answer comes from the package lists of the
-private apt under .cache/apt (and, with --kernel-org, kernel.org's releases.json).
+kernel having moved). No kernel is downloaded: the answer comes from the package lists of the
+private apt under .cache/apt (fetched first when missing or 12 hours old, with progress on
+stderr; about 60 MB) and, with --kernel-org, kernel.org's releases.json.
 
   --arch A           x86_64 or arm64 (repeatable, or a,b)
   --kernel-org LIST  also the kernel.org releases LIST names (mainline, a series 6.6, a release

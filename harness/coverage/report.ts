@@ -1,21 +1,18 @@
 // A coverage kernel's report in an output directory: lcov data (`coverage.info`, the format
 // kernel developers read with genhtml, lcov and their editors), genhtml's HTML of it
 // (`coverage/index.html`: every line of every instrumented source, hit or not), and the summary
-// that summary.md and the terminal show, per file: lines, functions, branches.
+// that summary.md and the terminal show, per file: lines, functions, branches. Beside them, what
+// `mprog merge` needs to join the shards of a run made anywhere: the instrumented sources as they
+// were built (`coverage.sources/`) and the report's own facts (`coverage.kernel.json`).
 
-import { appendFileSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { KernelCounters } from '../../contract/coverage.js';
+import { BadInput } from '../../contract/errors.js';
 import type { Target } from '../../contract/target.js';
 import { runTool } from '../../vm/runtime/run-tool.js';
 import { type FileCoverage, readCounters } from './gcov.js';
-
-export interface CoverageTotals {
-  source: string;
-  lines: [hit: number, all: number];
-  functions: [hit: number, all: number];
-  branches: [hit: number, all: number];
-}
+import { type CoverageTotals, addCoverage, lcovText, parseLcov, totals } from './lcov.js';
 
 export interface CoverageReport {
   target: string;
@@ -40,10 +37,10 @@ export interface PatchLine {
   branches: number[];
 }
 
-/** Each line the patches changed, with its counts in `files`. */
-export function patchLinesOf(counters: KernelCounters, files: readonly FileCoverage[]): PatchLine[] {
-  return Object.entries(counters.patchLines).flatMap(([source, lines]) => {
-    const text = readFileSync(join(counters.notesDir, source), 'utf8').split('\n');
+/** Each line the patches changed, with its counts in `files` and its text in `sourcesDir`. */
+function patchLinesOf(patchLines: Record<string, number[]>, sourcesDir: string, files: readonly FileCoverage[]): PatchLine[] {
+  return Object.entries(patchLines).flatMap(([source, lines]) => {
+    const text = readFileSync(join(sourcesDir, source), 'utf8').split('\n');
     const f = files.find((c) => c.source === source);
     return lines.map((line) => ({
       source,
@@ -55,77 +52,126 @@ export function patchLinesOf(counters: KernelCounters, files: readonly FileCover
   });
 }
 
-const hits = (counts: Iterable<number | null>): [number, number] => {
-  let hit = 0;
-  let all = 0;
-  for (const c of counts) {
-    all++;
-    if (c) hit++;
-  }
-  return [hit, all];
-};
+/** What a run's report of one coverage target rests on, besides its counts (`coverage.kernel.json`). */
+interface CoverageFacts {
+  format: 'mprog-kernel-coverage/1';
+  target: string;
+  /** The lcov file and the copy of the instrumented sources, inside the output directory. */
+  info: string;
+  sources: string;
+  patchLines: Record<string, number[]>;
+  lost: number;
+}
 
-export function totals(f: FileCoverage): CoverageTotals {
+const FACTS = '.kernel.json';
+
+/** The names of a target's files: `coverage.*` for the one coverage target of a run; `coverage-<target>.*` for each when there are several. */
+function namesFor(target: string, several: boolean): { base: string; info: string; html: string; sources: string; facts: string } {
+  const base = several ? `coverage-${target.replace(/[^\w.-]+/g, '_')}` : 'coverage';
+  return { base, info: `${base}.info`, html: base, sources: `${base}.sources`, facts: `${base}${FACTS}` };
+}
+
+/** Writes one target's lcov file, sources, facts and HTML into `outDir`; `sourcesFrom` holds its instrumented sources. */
+async function writeTarget(
+  outDir: string,
+  facts: Pick<CoverageFacts, 'target' | 'patchLines' | 'lost'>,
+  files: readonly FileCoverage[],
+  sourcesFrom: string,
+  several: boolean,
+): Promise<CoverageReport> {
+  const names = namesFor(facts.target, several);
+  const sources = join(outDir, names.sources);
+  if (resolve(sourcesFrom) !== resolve(sources)) {
+    rmSync(sources, { recursive: true, force: true });
+    for (const f of files) {
+      mkdirSync(dirname(join(sources, f.source)), { recursive: true });
+      cpSync(join(sourcesFrom, f.source), join(sources, f.source), { dereference: true });
+    }
+  }
+  writeFileSync(join(outDir, names.info), lcovText(facts.target, files));
+  const written: CoverageFacts = { format: 'mprog-kernel-coverage/1', ...facts, info: names.info, sources: names.sources };
+  writeFileSync(join(outDir, names.facts), `${JSON.stringify(written, null, 2)}\n`);
+  rmSync(join(outDir, names.html), { recursive: true, force: true });
+  // genhtml reads each source where its SF: line says, relative to where it runs (the copy of the
+  // sources); it makes them absolute (links resolved), and --prefix takes that directory off again
+  // (kernel/bpf/mprog.c.gcov.html).
+  await runTool(
+    'genhtml',
+    [
+      '--quiet',
+      '--branch-coverage',
+      '--prefix',
+      realpathSync(sources),
+      '--title',
+      facts.target,
+      '--output-directory',
+      resolve(outDir, names.html),
+      resolve(outDir, names.info),
+    ],
+    {
+      what: `writing the HTML coverage report (genhtml, from Debian's lcov: scripts/setup.sh installs it)`,
+      cwd: sources,
+    },
+  );
   return {
-    source: f.source,
-    lines: hits(f.lines.values()),
-    functions: hits([...f.functions.values()].map((fn) => fn.count)),
-    branches: hits([...f.branches.values()].flat()),
+    target: facts.target,
+    info: names.info,
+    html: join(names.html, 'index.html'),
+    files: files.map(totals),
+    patch: patchLinesOf(facts.patchLines, sources, files),
+    lost: facts.lost,
   };
 }
 
-/** The lcov tracefile of `files` (geninfo's format: lcov's geninfo(1) man page, "TRACEFILE FORMAT"), source names relative to the tree. */
-export function lcovText(test: string, files: readonly FileCoverage[]): string {
-  const out: string[] = [];
-  for (const f of files) {
-    const t = totals(f);
-    out.push(`TN:${test.replace(/[^\w]/g, '_')}`, `SF:${f.source}`);
-    for (const [name, fn] of f.functions) out.push(`FN:${fn.line},${name}`);
-    for (const [name, fn] of f.functions) out.push(`FNDA:${fn.count},${name}`);
-    out.push(`FNF:${t.functions[1]}`, `FNH:${t.functions[0]}`);
-    for (const [line, counts] of f.branches) for (const [i, c] of counts.entries()) out.push(`BRDA:${line},0,${i},${c ?? '-'}`);
-    out.push(`BRF:${t.branches[1]}`, `BRH:${t.branches[0]}`);
-    for (const [line, count] of [...f.lines].sort((a, b) => a[0] - b[0])) out.push(`DA:${line},${count}`);
-    out.push(`LF:${t.lines[1]}`, `LH:${t.lines[0]}`, 'end_of_record');
-  }
-  return `${out.join('\n')}\n`;
-}
-
-/** `coverage.info` and `coverage/` for the one coverage target of a run; a name of their own (`coverage-<target>`) for each when there are several. */
-function namesFor(target: string, several: boolean): { info: string; html: string } {
-  const base = several ? `coverage-${target.replace(/[^\w.-]+/g, '_')}` : 'coverage';
-  return { info: `${base}.info`, html: base };
-}
-
-/** Reads each target's counters and writes its lcov file and HTML into `outDir`. */
+/** Reads each target's counters and writes its report into `outDir`. */
 export async function writeCoverage(outDir: string, all: readonly { target: string; counters: KernelCounters }[]): Promise<CoverageReport[]> {
   const reports: CoverageReport[] = [];
   for (const { target, counters } of all) {
     const files = await readCounters(counters);
-    const { info, html } = namesFor(target, all.length > 1);
-    writeFileSync(join(outDir, info), lcovText(target, files));
-    rmSync(join(outDir, html), { recursive: true, force: true });
-    // genhtml reads each source where its SF: line says, relative to where it runs: the notes directory;
-    // it makes them absolute (links resolved: the cache may be one), and --prefix takes that directory
-    // off again (kernel/bpf/mprog.c.gcov.html).
-    const notes = realpathSync(counters.notesDir);
-    await runTool(
-      'genhtml',
-      ['--quiet', '--branch-coverage', '--prefix', notes, '--title', target, '--output-directory', resolve(outDir, html), resolve(outDir, info)],
-      {
-        what: `writing the HTML coverage report (genhtml, from Debian's lcov: scripts/setup.sh installs it)`,
-        cwd: notes,
-      },
+    reports.push(
+      await writeTarget(outDir, { target, patchLines: counters.patchLines, lost: counters.lost }, files, counters.notesDir, all.length > 1),
     );
-    reports.push({
-      target,
-      info,
-      html: join(html, 'index.html'),
-      files: files.map(totals),
-      patch: patchLinesOf(counters, files),
-      lost: counters.lost,
-    });
   }
+  return reports;
+}
+
+/** One shard's facts file, read; a BadInput names it when it is not one. */
+function readFacts(file: string): CoverageFacts {
+  let facts: CoverageFacts;
+  try {
+    facts = JSON.parse(readFileSync(file, 'utf8')) as CoverageFacts;
+  } catch (err) {
+    throw new BadInput(`${file}: not a kernel coverage record of mprog (${(err as Error).message})`, { file, cause: err });
+  }
+  if (facts?.format !== 'mprog-kernel-coverage/1')
+    throw new BadInput(`${file}: not a kernel coverage record of mprog (format: ${JSON.stringify(facts?.format)})`, { file });
+  return facts;
+}
+
+/**
+ * The kernel coverage of the runs in `dirs`, per target, summed (as `lcov -a` does) and written
+ * into `outDir` with the sources the first of them kept: the shards of one run, made anywhere.
+ */
+export async function mergeCoverage(dirs: readonly string[], outDir: string): Promise<CoverageReport[]> {
+  const byTarget = new Map<string, { facts: CoverageFacts; files: FileCoverage[]; sources: string }>();
+  for (const dir of dirs) {
+    for (const name of readdirSync(dir)
+      .filter((n) => n.endsWith(FACTS))
+      .sort()) {
+      const facts = readFacts(join(dir, name));
+      const info = join(dir, facts.info);
+      if (!existsSync(info)) throw new BadInput(`${join(dir, name)}: its lcov file ${info} is missing`, { file: join(dir, name) });
+      const files = parseLcov(readFileSync(info, 'utf8'), info);
+      const had = byTarget.get(facts.target);
+      if (!had) byTarget.set(facts.target, { facts: { ...facts }, files, sources: join(dir, facts.sources) });
+      else {
+        had.files = addCoverage(had.files, files);
+        had.facts.lost += facts.lost;
+      }
+    }
+  }
+  const reports: CoverageReport[] = [];
+  for (const { facts, files, sources } of byTarget.values()) reports.push(await writeTarget(outDir, facts, files, sources, byTarget.size > 1));
   return reports;
 }
 

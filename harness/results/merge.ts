@@ -3,7 +3,8 @@
 
 import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeReports } from './writers/files.js';
+import { REPORT_FILES, writeReports } from './writers/files.js';
+import { type CoverageReport, appendCoverageSummary, mergeCoverage } from '../coverage/report.js';
 import { BadInput } from '../../contract/errors.js';
 import { lockOutDir, prepareOutDir } from './out-dir.js';
 import {
@@ -22,6 +23,8 @@ import { type StoredRun, readRun } from './store.js';
 export interface MergeDone {
   report: Report;
   outDir: string;
+  /** The coverage kernels' reports, summed over the runs. */
+  coverage: CoverageReport[];
 }
 
 /** One plan covering all runs; the runs must agree on what they replayed (a BadInput says where not). */
@@ -93,7 +96,7 @@ function latest(records: (ResultRecord | TargetFaultRecord)[]): (ResultRecord | 
 }
 
 /** The runs in `dirs` merged into `outDir`; a BadInput says why they cannot be. */
-export function mergeRuns(dirs: string[], outDir: string): MergeDone {
+export async function mergeRuns(dirs: string[], outDir: string): Promise<MergeDone> {
   const runs = dirs.map((dir) => ({ dir, run: readRun(dir) }));
   const plan = mergePlans(runs);
   const records = latest(runs.flatMap((r) => r.run.records));
@@ -115,5 +118,7 @@ export function mergeRuns(dirs: string[], outDir: string): MergeDone {
     }
   }
   writeReports(outDir, report);
-  return { report, outDir };
+  const coverage = await mergeCoverage(dirs, outDir);
+  appendCoverageSummary(join(outDir, REPORT_FILES.markdown), coverage);
+  return { report, outDir, coverage };
 }

@@ -117,14 +117,14 @@ describe('mprog conform (host kernel vs emulator)', () => {
     const one = await conform({ profile: MUTANT, shard: { index: 1, count: 2 } });
     const two = await conform({ profile: MUTANT, shard: { index: 2, count: 2 } });
     expect(one.report.totals.sequences + two.report.totals.sequences).toBe(TC_LINKS_COUNT);
-    const merged = mergeRuns([one.outDir, two.outDir], tmp());
+    const merged = await mergeRuns([one.outDir, two.outDir], tmp());
     expect(whole.report.totals.divergentSteps).toBeGreaterThan(0);
     expect(merged.report.totals).toEqual(whole.report.totals);
     expect(merged.report.status).toBe(whole.report.status);
     expect(jsonl(merged.outDir)).toHaveLength(TC_LINKS_COUNT);
 
     // A shard left out is said, and the merge is not a pass.
-    const partial = mergeRuns([one.outDir], tmp());
+    const partial = await mergeRuns([one.outDir], tmp());
     expect(partial.report.notes).toEqual(['shards 2/2 missing: their sequences are not in this report']);
     expect(partial.report.status).toBe(2);
   });

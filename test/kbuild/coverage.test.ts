@@ -3,7 +3,7 @@
 // the emulator on the shipped corpus like any other kernel, and conform on it writes what the
 // kernel ran as lcov data (genhtml accepts it) naming every instrumented file; a line that one
 // file of a run alone reaches shows as hit with that file and not without it; fuzz and diff on it
-// report it too.
+// report it too; `mprog merge` sums the shards' coverage.
 
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,13 +27,13 @@ beforeAll(async () => {
   kernel = await buildKernel({ source: 'debian-6.12', patches: [], configs: [], arch: 'x86_64', coverage: true });
 }, 90 * MINUTE);
 
-function conformOn(corpus: string[], on: BuiltKernel = kernel): Promise<ConformDone> {
+function conformOn(corpus: string[], on: BuiltKernel = kernel, shard: { index: number; count: number } | null = null): Promise<ConformDone> {
   return runConform({
     corpus,
     kernels: [on.image],
     arches: [on.arch],
     host: false,
-    shard: null,
+    shard,
     profile: null,
     outDir: mkdtempSync(join(tmpdir(), 'mprog-coverage-')),
     jobs: 1,
@@ -96,6 +96,28 @@ describe('a coverage build of debian-6.12', () => {
     expect(after.functions.get('ingress_init')).toBeGreaterThan(0);
     const reached = [...after.lines].filter(([line, count]) => count > 0 && before.lines.get(line) === 0).map(([line]) => line);
     expect(reached.length).toBeGreaterThan(5);
+  });
+
+  it("is merged across the shards of a run by mprog merge: every count the sum of the shards'", { timeout: 30 * MINUTE }, async () => {
+    const corpus = ['corpus/tcx', 'corpus/qdisc/lifetime.json'];
+    const shards = [await conformOn(corpus, kernel, { index: 1, count: 2 }), await conformOn(corpus, kernel, { index: 2, count: 2 })];
+    const out = mkdtempSync(join(tmpdir(), 'mprog-coverage-merged-'));
+    const merge = await mprog('merge', ...shards.map((d) => d.outDir), '--out', out);
+    expect(merge.stderr).toBe('');
+    expect(merge.exitCode).toBe(0);
+    expect(merge.stdout).toMatch(/^kernel coverage on qemu:\S+ \(coverage\.info, coverage\/index\.html\)$/m);
+    const info = readFileSync(join(out, 'coverage.info'), 'utf8');
+    expect(namedFiles(info)).toEqual([...COVERAGE_SOURCES]);
+    for (const source of ['kernel/bpf/mprog.c', 'net/sched/sch_ingress.c']) {
+      const [a, b] = shards.map((d) => lcovOf(readFileSync(join(d.outDir, 'coverage.info'), 'utf8'), source));
+      const merged = lcovOf(info, source);
+      for (const [line, count] of merged.lines) expect(count, `${source}:${line}`).toBe(a!.lines.get(line)! + b!.lines.get(line)!);
+      for (const [fn, count] of merged.functions) expect(count, fn).toBe(a!.functions.get(fn)! + b!.functions.get(fn)!);
+    }
+    // The shard that replayed lifetime.json added the ingress qdisc; the merged run did too.
+    expect(lcovOf(info, 'net/sched/sch_ingress.c').functions.get('ingress_init')).toBeGreaterThan(0);
+    expect(existsSync(join(out, 'coverage', 'kernel', 'bpf', 'mprog.c.gcov.html'))).toBe(true);
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toContain('## Kernel coverage');
   });
 
   it('is what kernel build --coverage prints, and fuzz and diff on it report its coverage too', { timeout: 30 * MINUTE }, async () => {

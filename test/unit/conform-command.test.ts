@@ -93,20 +93,14 @@ describe('the reports of a run with a mutant emulator (mprogMax 2), the host sto
         openTarget: async (spec) => ({ ...standInHost(), spec }),
       });
     const [a, b] = [await run(BASIC, []), await run(MAX_INGRESS, ['debian-6.12'])];
-    const err = (() => {
-      try {
-        mergeRuns([a.outDir, b.outDir], tmp());
-      } catch (e) {
-        return e;
-      }
-    })();
+    const err = await mergeRuns([a.outDir, b.outDir], tmp()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadInput);
     expect((err as BadInput).message).toMatch(
       /^these are not the shards of one run: .*: 1 sequences on host; .*: 1 sequences on qemu:debian-6\.12:x86_64 \(.* was replayed on .* by none of them\)/,
     );
     // The nightly's jobs: one split (here of 1) run on each kernel, merged into one report.
     const parts = [await run(BASIC, [], { index: 1, count: 1 }), await run(BASIC, ['debian-6.12'], { index: 1, count: 1 })];
-    const merged = mergeRuns(
+    const merged = await mergeRuns(
       parts.map((p) => p.outDir),
       tmp(),
     );

@@ -4,14 +4,15 @@
 // lcov data that the real genhtml accepts (harness/coverage/report.ts); the lines a patch changed
 // (vm/kernel-build/coverage.ts, with diff(1)) and what a run did with each.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelCounters } from '../../contract/coverage.js';
 import { readCounters } from '../../harness/coverage/gcov.js';
-import { coverageLines, coverageMarkdown, writeCoverage } from '../../harness/coverage/report.js';
+import { parseLcov } from '../../harness/coverage/lcov.js';
+import { coverageLines, coverageMarkdown, mergeCoverage, writeCoverage } from '../../harness/coverage/report.js';
 import { patchedLines, sourcesBefore } from '../../vm/kernel-build/coverage.js';
 
 const SOURCE = 'kernel/bpf/toy.c';
@@ -40,13 +41,14 @@ const DETACH_BODY = 10;
 const BLANK = 7;
 
 let dir: string;
+let obj: string;
 let counters: KernelCounters;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mprog-coverage-'));
   // Laid out as a kernel build is: the source in the tree, the objects in .mprog-obj inside it, compiled from there.
   const tree = join(dir, 'tree');
-  const obj = join(tree, '.mprog-obj');
+  obj = join(tree, '.mprog-obj');
   mkdirSync(join(tree, 'kernel', 'bpf'), { recursive: true });
   mkdirSync(join(obj, 'kernel', 'bpf'), { recursive: true });
   writeFileSync(join(tree, SOURCE), PROGRAM);
@@ -142,5 +144,64 @@ describe("a patch's lines", () => {
     const md = coverageMarkdown([report!]);
     expect(md).toContain(`| \`${SOURCE}:${RETURN_2}\` | **not reached** |  | \`return 2;\` |`);
     expect(md).toContain(`| \`${SOURCE}:3\` | 1 | **1/2** | \`if (n > 1)\` |`);
+  });
+});
+
+describe('shards merged', () => {
+  it('sum as lcov -a does, with the sources and facts the shards kept (not the cache they were made from)', async () => {
+    // A second guest's counters: the toy run with two arguments, which takes the other side of `if (n > 1)`.
+    rmSync(join(obj, 'kernel/bpf/toy.gcda'));
+    spawnSync(join(obj, 'kernel', 'bpf', 'toy'), ['a', 'b'], { cwd: obj });
+    const data = readFileSync(join(obj, 'kernel/bpf/toy.gcda'));
+    const other = { path: `${obj.slice(1)}/kernel/bpf/toy.gcda`, size: data.length, data };
+    // Each shard made from a cache of its own, gone by the time they are merged (another machine's).
+    const shard = async (name: string, dumps: KernelCounters['dumps']) => {
+      const notes = join(dir, `notes-${name}`);
+      cpSync(counters.notesDir, notes, { recursive: true });
+      const out = join(dir, `shard-${name}`);
+      mkdirSync(out);
+      await writeCoverage(out, [{ target: 'qemu:toy:x86_64', counters: { ...counters, notesDir: notes, dumps, lost: 1 } }]);
+      rmSync(notes, { recursive: true });
+      return out;
+    };
+    const [a, b] = [await shard('a', counters.dumps), await shard('b', [[other]])];
+    const out = join(dir, 'merged');
+    mkdirSync(out);
+    const [merged, ...more] = await mergeCoverage([a, b], out);
+    expect(more).toEqual([]);
+    expect(merged!.lost).toBe(2);
+    const [toy] = parseLcov(readFileSync(join(out, 'coverage.info'), 'utf8'), 'coverage.info');
+    expect(toy!.lines.get(RETURN_1)).toBe(1);
+    expect(toy!.lines.get(RETURN_2)).toBe(1);
+    expect(toy!.lines.get(DETACH_BODY)).toBe(0);
+    expect(toy!.branches.get(3)?.sort()).toEqual([1, 1]);
+    // What lcov itself makes of the two tracefiles.
+    const reference = join(dir, 'reference.info');
+    execFileSync('lcov', [
+      '--quiet',
+      '--rc',
+      'lcov_branch_coverage=1',
+      '-a',
+      join(a, 'coverage.info'),
+      '-a',
+      join(b, 'coverage.info'),
+      '-o',
+      reference,
+    ]);
+    const [want] = parseLcov(readFileSync(reference, 'utf8'), reference);
+    expect(toy!.lines).toEqual(want!.lines);
+    expect(toy!.functions).toEqual(want!.functions);
+    expect(toy!.branches).toEqual(want!.branches);
+    expect(readFileSync(join(out, 'coverage', 'kernel', 'bpf', 'toy.c.gcov.html'), 'utf8')).toMatch(/lineCov">\s+1 :\s+return 2;/);
+    expect(coverageLines(merged!)[1]).toMatch(/branches 2\/2 \(100\.0%\)/);
+  });
+
+  it('refuses a facts file that is not one, naming it', async () => {
+    const bad = join(dir, 'bad-shard');
+    mkdirSync(bad);
+    writeFileSync(join(bad, 'coverage.kernel.json'), '{"format": "something-else"}');
+    await expect(mergeCoverage([bad], join(dir, 'bad-out'))).rejects.toThrow(
+      /bad-shard\/coverage\.kernel\.json: not a kernel coverage record of mprog/,
+    );
   });
 });
