@@ -16,12 +16,13 @@ import {
   cgroupParent,
   cssForEachDescendantPre,
 } from './cgroupfs.js';
-import { E2BIG, EINVAL, ENOENT, ENOLINK, ENOSPC, EPERM, ESTALE } from '../uapi/errno.js';
+import { E2BIG, EFAULT, EINVAL, ENOENT, ENOLINK, ENOSPC, EPERM, ESTALE } from '../uapi/errno.js';
 import { isErr } from './err.js';
 import type { FdTable } from './fdtable.js';
 import type { CyclicIdr } from './idr.js';
 import { BpfLink, type BpfLinkOps, bpfLinkById, bpfLinkCleanup, bpfLinkGetFromFd, bpfLinkPrime, bpfLinkSettle } from './link.js';
-import type { QueryAttr, QueryOut } from './mprog.js';
+import { bpfProgArrayCopyToUser } from './core.js';
+import { type QueryAttr, type QueryOut, queryArraysHold } from './mprog.js';
 import { bpfProgAttachCheckAttachType } from './attach-types.js';
 import type { Profile } from './profiles.js';
 import type { Caller } from './capability.js';
@@ -334,8 +335,19 @@ export function __cgroupBpfQuery(k: CgroupContext, cgrp: Cgroup, type: number, a
     cnt = attr.count;
     out.ret = -ENOSPC;
   }
+  if (effectiveQuery) {
+    const copied = bpfProgArrayCopyToUser(
+      list.map((p) => p.id),
+      attr,
+      cnt,
+    );
+    if (isErr(copied)) return copied;
+    return { ...out, ret: copied.ret, prog_ids: copied.ids };
+  }
+  // The list's ids one by one, then its flags: the first entry past the caller's arrays faults.
+  if (!queryArraysHold(attr, cnt)) return -EFAULT;
   out.prog_ids = list.slice(0, cnt).map((p) => p.id);
-  if (!effectiveQuery && arrays.prog_attach_flags) out.prog_attach_flags = new Array<number>(cnt).fill(cgrp.bpf.flags[atype]!);
+  if (arrays.prog_attach_flags) out.prog_attach_flags = new Array<number>(cnt).fill(cgrp.bpf.flags[atype]!);
   return out;
 }
 

@@ -4,7 +4,7 @@
 // half-written list; only one is visible through bpf(2) at a time, so one list stands for both
 // here. The revision lives in the bundle both copies share.
 
-import { EBUSY, EEXIST, EINVAL, ENOENT, ENOSPC, ERANGE, ESTALE } from '../uapi/errno.js';
+import { EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOSPC, ERANGE, ESTALE } from '../uapi/errno.js';
 import { isErr } from './err.js';
 import { type BpfLink, type LinkTables, bpfLinkById, bpfLinkGetFromFd } from './link.js';
 import { type BpfProg, bpfProgById, bpfProgGet, bpfProgPut } from './prog.js';
@@ -290,6 +290,14 @@ export interface QueryAttr {
   attach_flags: number;
   count: number;
   arrays: QueryArrays;
+  /** Not in the attr: how many entries each of the caller's arrays holds, with unmapped memory
+   * after it (so a copy_to_user() past it fails), whatever count the attr says. */
+  userArrayEntries: number;
+}
+
+/** copy_to_user() of n entries into each passed array: past the caller's arrays it faults. */
+export function queryArraysHold(attr: QueryAttr, n: number): boolean {
+  return n <= attr.userArrayEntries;
 }
 
 /** What BPF_PROG_QUERY wrote back, with the syscall's return value. */
@@ -325,6 +333,8 @@ export function bpfMprogQuery(attr: QueryAttr, entry: BpfMprogEntry | null): Que
     n = attr.count;
     out.ret = -ENOSPC;
   }
+  // Entry by entry: the first one past the caller's arrays faults.
+  if (!queryArraysHold(attr, n)) return -EFAULT;
   for (let i = 0; i < n; i++) {
     const item = entry.items[i]!;
     out.prog_ids.push(item.prog!.id);

@@ -9,6 +9,7 @@ import { isErr } from './err.js';
 import type { FdTable } from './fdtable.js';
 import { flowDissectorBpfProgAttachCheck } from './flow-dissector.js';
 import { BpfLink, type BpfLinkOps, type LinkTables, bpfLinkCleanup, bpfLinkPrime, bpfLinkSettle } from './link.js';
+import { bpfProgArrayCopyToUser } from './core.js';
 import type { QueryAttr, QueryOut } from './mprog.js';
 import { type BpfProg, bpfProgGetType, bpfProgInc, bpfProgPut } from './prog.js';
 
@@ -100,10 +101,15 @@ export function netnsBpfProgQuery(k: NetnsContext, targetFd: number, attachType:
     link_attach_flags: [],
   };
   if (!attr.count || !attr.arrays.prog_ids || !progs.length) return out;
-  // bpf_prog_array_copy_to_user(): its ENOSPC (more attached than count) needs two programs,
-  // which only sk_lookup holds, and no sequence can load one.
-  out.prog_ids = progs.map((p) => p.id);
-  return out;
+  // The whole count the caller asked for, not the number attached (its ENOSPC needs two
+  // programs, which only sk_lookup holds, and no sequence can load one).
+  const copied = bpfProgArrayCopyToUser(
+    progs.map((p) => p.id),
+    attr,
+    attr.count,
+  );
+  if (isErr(copied)) return copied;
+  return { ...out, ret: copied.ret, prog_ids: copied.ids };
 }
 
 /** netns_bpf_prog_attach(): the program replaces the attached one; the reference that

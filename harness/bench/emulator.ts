@@ -39,7 +39,15 @@ function round(s: ReturnType<typeof setup>): number {
     relative_fd: rel,
     expected_revision: 0,
   });
-  const query = { target_ifindex: ifindex, attach_type: BPF_TCX_INGRESS, query_flags: 0, attach_flags: 0, count: 8, arrays: ALL_QUERY_ARRAYS };
+  const query = {
+    target_ifindex: ifindex,
+    attach_type: BPF_TCX_INGRESS,
+    query_flags: 0,
+    attach_flags: 0,
+    count: 8,
+    arrays: ALL_QUERY_ARRAYS,
+    userArrayEntries: 8,
+  };
   let bad = 0;
   bad |= bpfProgAttach(k, attr(a));
   bad |= bpfProgAttach(k, attr(b, BPF_F_BEFORE, a));

@@ -13,6 +13,16 @@ import { Rng } from './rng.js';
 const ATTR_SHARE = 0.08;
 const WRITE_BACK_SHARE = 0.2;
 
+/** query.prog_cnt's offset in union bpf_attr. */
+const QUERY_COUNT_AT = 24;
+
+/** The bytes of a u32 as the attr holds them (little-endian: both arches). */
+function u32Hex(value: number): string {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(Math.min(value, 0xffffffff));
+  return b.toString('hex');
+}
+
 /** The ends of each command's fields (offsetofend in union bpf_attr), the last field's last. */
 const FIELD_ENDS: Record<AttrOp, readonly number[]> = {
   prog_attach: [4, 8, 12, 16, 20, 24, 32],
@@ -29,7 +39,7 @@ const OUTPUT_FIELDS: Partial<Record<AttrOp, readonly (readonly [number, number])
   query: [
     [56, 8],
     [56, 8],
-    [24, 4],
+    [QUERY_COUNT_AT, 4],
     [12, 4],
   ],
   link_info: [[4, 4]],
@@ -83,8 +93,15 @@ export function withAttr(rng: Rng, step: Step): void {
     out.attr_size = rng.pick(OUTPUT_FIELDS[op]!)[0];
   } else if (kind === 'output') {
     const [at, bytes] = rng.pick(OUTPUT_FIELDS[op]!);
-    // info_len: at most the agent's info buffer (32 bytes); more is outside the model.
-    out.raw = [{ at, hex: op === 'link_info' ? rng.pick(['00000000', '08000000', '10000000', '1c000000']) : hexOf(rng, bytes) }];
+    // info_len: at most the agent's info buffer (32 bytes); more is outside the model. A count
+    // a little past the step's own asks the kernel to write past the caller's arrays.
+    const hex =
+      op === 'link_info'
+        ? rng.pick(['00000000', '08000000', '10000000', '1c000000'])
+        : step.op === 'query' && at === QUERY_COUNT_AT && rng.chance(0.3)
+          ? u32Hex(step.count + rng.between(1, 3))
+          : hexOf(rng, bytes);
+    out.raw = [{ at, hex }];
   } else if (kind === 'after-last') {
     const ends = FIELD_ENDS[op];
     const lastEnd = ends[ends.length - 1]!;

@@ -24,6 +24,7 @@ import {
   BPF_F_REPLACE,
 } from '../../uapi/bpf.js';
 import type { Rng } from './rng.js';
+import { queryCount } from './op-choice.js';
 import { type CommonOpKind, type GenerateOptions, type Generated, SequenceBuilder, build } from './sequence-builder.js';
 import type { RefPoint } from './reference-choice.js';
 
@@ -304,12 +305,7 @@ class CgroupBuilder extends SequenceBuilder<OpKind> {
           op,
           dev: this.target(list),
           attach_type: list.attachType,
-          count: rng.weighted([
-            [64, 70],
-            [0, 8],
-            [1, 8],
-            [2, 6],
-          ]),
+          count: queryCount(rng),
           query_flags: effective ? BPF_F_QUERY_EFFECTIVE : rng.chance(0.02) ? 2 : 0,
           attach_flags: rng.chance(0.02) ? 2 : 0,
           // prog_attach_flags with an effective query is EINVAL: mostly leave it out then.

@@ -10,6 +10,7 @@ import { runOnEmulator } from '../targets/emulator.js';
 import type { DevRef, QueryStep, Ref, Sequence, Step, StepResult } from '../../contract/seq.js';
 import { BPF_F_AFTER, BPF_F_ALLOW_MULTI, BPF_F_BEFORE, BPF_F_ID, BPF_F_LINK, BPF_F_REPLACE, BPF_FLOW_DISSECTOR } from '../../uapi/bpf.js';
 import type { Rng } from './rng.js';
+import { queryCount } from './op-choice.js';
 import { type CommonOpKind, type GenerateOptions, type Generated, SequenceBuilder, build } from './sequence-builder.js';
 
 const OPS: readonly (readonly [CommonOpKind, number])[] = [
@@ -158,7 +159,7 @@ class FlowDissectorBuilder extends SequenceBuilder<CommonOpKind> {
           op,
           dev: this.target(),
           attach_type: this.attachType(),
-          count: rng.chance(0.15) ? 0 : 64,
+          count: queryCount(rng),
           query_flags: rng.chance(0.08) ? 1 : 0,
           attach_flags: 0,
         };

@@ -35,6 +35,7 @@ import {
   pointKey,
 } from './attach-state.js';
 import { Rng } from './rng.js';
+import { queryCount } from './op-choice.js';
 import { type RefPoint, foreignNetkit, rawNumber } from './reference-choice.js';
 import { type CommonOpKind, type GenerateOptions, type Generated, SequenceBuilder, build } from './sequence-builder.js';
 
@@ -328,13 +329,7 @@ class TcxBuilder extends SequenceBuilder<OpKind> {
           op,
           dev: this.devRef(point),
           attach_type: point.attachType,
-          count: rng.weighted([
-            [64, 70],
-            [0, 8],
-            [1, 8],
-            [2, 6],
-            [3, 4],
-          ]),
+          count: queryCount(rng),
           query_flags: rng.chance(0.03) ? 1 : 0,
           attach_flags: rng.chance(0.02) ? 1 : 0,
         };

@@ -392,6 +392,8 @@ class EmulatorRun {
           attach_flags: u32(12),
           count: u32(24),
           arrays: { prog_ids: ptrs[0] !== 0, prog_attach_flags: ptrs[1] !== 0, link_ids: ptrs[2] !== 0, link_attach_flags: ptrs[3] !== 0 },
+          // The agent's arrays hold the step's count, whatever the raw bytes make of the attr's.
+          userArrayEntries: step.count,
         });
         if (isErr(out)) return done({ ret: out });
         // bpf_mprog_query() writes attach_flags, revision and count wherever they are;
@@ -473,6 +475,7 @@ class EmulatorRun {
           attach_flags: step.attach_flags,
           count: step.count,
           arrays: queryArrays(step),
+          userArrayEntries: step.count,
         });
         if (isErr(out)) return { ret: out };
         return { ret: out.ret, query: queryBuffers(step, out) };

@@ -18,7 +18,7 @@ import { type FuzzReport, fuzz } from '../../harness/fuzz/run.js';
 import { compare } from '../../harness/replay/compare.js';
 import { sequenceToText } from '../../harness/sequences/write.js';
 import { normalise } from '../../harness/replay/normalise.js';
-import { parseSequenceText } from '../../harness/sequences/parse.js';
+import { parseSequenceFile, parseSequenceText } from '../../harness/sequences/parse.js';
 import { type Sequence, usesNetns } from '../../contract/seq.js';
 import { BPF_F_PREORDER } from '../../uapi/bpf.js';
 import { HostTarget } from '../../harness/targets/host.js';
@@ -79,6 +79,10 @@ describe('against the host kernel', () => {
       host,
       [0, 3, 11, 17, 29].map((index) => generateSequence(31, index, GEN).seq),
     );
+  }, 120_000);
+
+  it("C reproducers of queries answered past the caller's arrays (EFAULT, ENOMEM) match the host", async () => {
+    await cReproducersMatch(host, ['corpus/attr/query-arrays.json', 'corpus/attr/query-arrays-cgroup.json'].map(parseSequenceFile));
   }, 120_000);
 
   it('writes a shell reproducer when every step has a bpftool/ip form, and it runs', async () => {

@@ -13,6 +13,7 @@ import { sequenceToText } from '../../harness/sequences/write.js';
 import { runOnEmulator } from '../../harness/targets/emulator.js';
 import { cReproducer, parseCOutput } from '../../harness/reproducers/c.js';
 import { shellReproducer } from '../../harness/reproducers/shell.js';
+import { bpftoolEntries } from '../../vm/agent/bpftool-check.js';
 import { lower, objectIndex, parseResult, parseWorld } from '../../vm/agent/codec.js';
 import { TargetError } from '../../contract/target.js';
 
@@ -153,6 +154,18 @@ describe('the model', () => {
     expect(
       answers(seqOf([ATTACH('f', { caps: [] }), { ...QUERY, caps: ['CAP_BPF'] }, DETACH('f', { caps: [] })], { caps: ['CAP_BPF', 'CAP_NET_ADMIN'] })),
     ).toEqual(['ok', 'EPERM', 'ok']);
+  });
+});
+
+describe('the bpftool check', () => {
+  it("reads bpftool's net show with the flow dissector it prints as a bare field in a list", () => {
+    const seq = seqOf([ATTACH('f')]);
+    const tc = '"tc":[{"devname":"v0","ifindex":3,"kind":"tcx/ingress","name":"a","prog_id":29157,"prog_flags":[],"link_id":0,"link_flags":[]}]';
+    for (const fd of ['["id":29156]', '["id":7,"id":8]', '[]']) {
+      const text = `{"command":["net","show","dev","v0"],"output":[{"xdp":[],${tc},"flow_dissector":${fd},"netfilter":[]}]}`;
+      expect(bpftoolEntries(seq, 0, text)).toEqual([{ ifindex: 3, kind: 'tcx/ingress', prog_id: 29157, link_id: 0 }]);
+    }
+    expect(() => bpftoolEntries(seq, 0, '{"command":["net","show"],"output":[{"tc":[{"devname":')).toThrow(/no valid JSON/);
   });
 });
 

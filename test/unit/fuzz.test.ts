@@ -66,6 +66,22 @@ describe('generation', () => {
     expect(byFd).toBeGreaterThan(20);
     expect(links).toBeGreaterThan(50);
   });
+
+  it("asks queries for more than the caller's arrays hold and for more than kmalloc() gives", () => {
+    const counts = new Set<number>();
+    let pastArrays = 0;
+    for (let index = 0; index < 3000; index++) {
+      for (const step of generateSequence(5, index, { ...GEN, cgroups: true }).seq.steps) {
+        if (step.op !== 'query') continue;
+        counts.add(step.count);
+        const raw = step.raw?.find((r) => r.at === 24);
+        const asked = raw && Buffer.from(raw.hex, 'hex').readUInt32LE();
+        if (asked !== undefined && asked > step.count && asked <= step.count + 3) pastArrays++;
+      }
+    }
+    expect([1048576, 1048577, 0xffffffff].filter((c) => counts.has(c))).toEqual([1048576, 1048577, 0xffffffff]);
+    expect(pastArrays).toBeGreaterThan(10);
+  });
 });
 
 describe('shrinking helpers', () => {

@@ -29,12 +29,26 @@ interface BpftoolEntry {
   link_id: number;
 }
 
+/** bpftool's `net show` lists a netns's flow dissector as `"flow_dissector":["id":N]` (seen on 6.18.44), a field
+ * with no object around it (tools/bpf/bpftool/net.c, query_flow_dissector()): made `[{"id":N}]`. */
+function flowDissectorAsObjects(text: string): string {
+  return text.replace(
+    /"flow_dissector":\[((?:"id":\d+,?)*)\]/g,
+    (_, ids: string) =>
+      `"flow_dissector":[${ids
+        .split(',')
+        .filter(Boolean)
+        .map((id) => `{${id}}`)
+        .join(',')}]`,
+  );
+}
+
 /** The `tc` entries of bpftool's batch element for `net show`:
  * `{"command":["net","show"],"output":[{"xdp":[...],"tc":[{devname,ifindex,kind,prog_id,link_id,...}],...}]}`. */
 export function bpftoolEntries(seq: Sequence, i: number, text: string): BpftoolEntry[] {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(flowDissectorAsObjects(text));
   } catch {
     throw new TargetError('harness-fault', `${seq.file}: step ${i}: bpftool printed no valid JSON: ${text.slice(0, 200)}`);
   }

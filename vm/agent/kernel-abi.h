@@ -30,6 +30,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -474,6 +475,49 @@ static long sys_bpf_sized(int cmd, void *a, size_t len, uint32_t asz, const char
 		*beyond |= attr_buf[i] != ATTR_CANARY;
 	memcpy(a, attr_buf, len);
 	return ret;
+}
+
+/*
+ * A query's four arrays (mprog-seq/1: "arrays of count"), as a caller whose buffers end their
+ * mapping: each holds exactly `count` entries, zeroed, with an unmapped page after it, so that a
+ * kernel writing past them (a count raised by raw bytes; the netns query writes all it is asked
+ * for) gets EFAULT and no memory of ours. Reserved, not committed: the kernel touches what it
+ * writes, never all of a count of 2^32 - 1.
+ */
+struct query_arrays {
+	uint32_t *ids, *pfl, *lids, *lfl;
+	void *map;
+	size_t len;
+};
+
+/* 0, or -errno of mmap(2)/mprotect(2). */
+static int query_arrays_map(struct query_arrays *q, uint32_t count)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = (size_t)count * 4;
+	size_t data = (bytes + page - 1) / page * page, span = data + page;
+	uint32_t **arrays[4] = { &q->ids, &q->pfl, &q->lids, &q->lfl };
+	uint8_t *base;
+
+	q->len = 4 * span;
+	q->map = mmap(NULL, q->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (q->map == MAP_FAILED)
+		return -errno;
+	base = q->map;
+	for (int i = 0; i < 4; i++) {
+		*arrays[i] = (uint32_t *)(base + i * span + data - bytes);
+		if (mprotect(base + i * span + data, page, PROT_NONE)) {
+			int err = -errno;
+
+			munmap(q->map, q->len);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void query_arrays_unmap(struct query_arrays *q)
+{
+	munmap(q->map, q->len);
 }
 
 /* ---- rtnetlink ABI (include/uapi/linux/netlink.h, rtnetlink.h, if_link.h, veth.h) ---- */

@@ -306,16 +306,22 @@ static void print_list(const char *key, const uint32_t *v, uint32_t n, int ids, 
 
 static void query(int step, uint32_t ifindex, uint32_t type, uint32_t count, uint32_t qflags, uint32_t aflags, uint32_t arrays)
 {
-	uint32_t *ids = calloc(count + 1, 4), *lids = calloc(count + 1, 4), *pfl = calloc(count + 1, 4), *lfl = calloc(count + 1, 4);
+	struct query_arrays q = { 0 };
 	struct attr_prog_query a = { .target_ifindex = ifindex, .attach_type = type, .query_flags = qflags,
 				     .attach_flags = aflags, .count = count };
 	long ret;
 
 	if (count) { /* arrays: 1 prog_ids, 2 prog_attach_flags, 4 link_ids, 8 link_attach_flags */
-		a.prog_ids = arrays & 1 ? (uint64_t)(uintptr_t)ids : 0;
-		a.prog_attach_flags = arrays & 2 ? (uint64_t)(uintptr_t)pfl : 0;
-		a.link_ids = arrays & 4 ? (uint64_t)(uintptr_t)lids : 0;
-		a.link_attach_flags = arrays & 8 ? (uint64_t)(uintptr_t)lfl : 0;
+		int err = query_arrays_map(&q, count);
+
+		if (err) {
+			fprintf(stderr, "step %d: mapping query arrays of %u entries: %s\n", step, count, strerror(-err));
+			exit(1);
+		}
+		a.prog_ids = arrays & 1 ? (uint64_t)(uintptr_t)q.ids : 0;
+		a.prog_attach_flags = arrays & 2 ? (uint64_t)(uintptr_t)q.pfl : 0;
+		a.link_ids = arrays & 4 ? (uint64_t)(uintptr_t)q.lids : 0;
+		a.link_attach_flags = arrays & 8 ? (uint64_t)(uintptr_t)q.lfl : 0;
 	}
 	ret = sys_bpf_r(BPF_PROG_QUERY, &a, sizeof(a));
 	printf("step %d %s: %ld %s", step, mprog_op_name(OP_QUERY), ret < 0 ? -1L : ret, ret < 0 ? errno_name((int)-ret) : "0");
@@ -325,19 +331,17 @@ static void query(int step, uint32_t ifindex, uint32_t type, uint32_t count, uin
 		printf(" count=%u rev=%llu aflags=%u", a.count, (unsigned long long)a.revision, a.attach_flags);
 		/* The arrays the step names, as the harness reports them. */
 		if (arrays & 1)
-			print_list("progs", ids, n, 1, 0);
+			print_list("progs", q.ids, n, 1, 0);
 		if (arrays & 4)
-			print_list("links", lids, n, 1, 1);
+			print_list("links", q.lids, n, 1, 1);
 		if (arrays & 2)
-			print_list("pfl", pfl, n, 0, 0);
+			print_list("pfl", q.pfl, n, 0, 0);
 		if (arrays & 8)
-			print_list("lfl", lfl, n, 0, 0);
+			print_list("lfl", q.lfl, n, 0, 0);
 	}
 	printf("\n");
-	free(ids);
-	free(lids);
-	free(pfl);
-	free(lfl);
+	if (count)
+		query_arrays_unmap(&q);
 }
 
 static void info(int step, int obj)

@@ -101,12 +101,8 @@ static void reply_ret(int i, long ret, int beyond)
 
 /* ---- query ---- */
 
-/* Query arrays: the kernel never writes more than the attached count (at most 64 per point). */
-#define QUERY_ARRAY_MAX 1024
-
-struct query_arrays {
-	uint32_t ids[QUERY_ARRAY_MAX], lids[QUERY_ARRAY_MAX], pfl[QUERY_ARRAY_MAX], lfl[QUERY_ARRAY_MAX];
-};
+/* The most entries of an array a reply lists: no attach point holds more than 64 programs. */
+#define QUERY_REPLY_MAX 1024
 
 static void list_add(struct sbuf *sb, const char *key, const uint32_t *v, uint32_t n)
 {
@@ -117,13 +113,9 @@ static void list_add(struct sbuf *sb, const char *key, const uint32_t *v, uint32
 		sb_printf(sb, "%s%u", i ? "," : "", v[i]);
 }
 
-/* The arrays the step names (all four unless it says otherwise), zeroed, n elements each. */
-static void query_pass_arrays(struct attr_prog_query *a, const struct step *st, struct query_arrays *q, uint32_t n)
+/* The arrays the step names (all four unless it says otherwise). */
+static void query_pass_arrays(struct attr_prog_query *a, const struct step *st, const struct query_arrays *q)
 {
-	memset(q->ids, 0, n * sizeof(q->ids[0]));
-	memset(q->lids, 0, n * sizeof(q->lids[0]));
-	memset(q->pfl, 0, n * sizeof(q->pfl[0]));
-	memset(q->lfl, 0, n * sizeof(q->lfl[0]));
 	a->prog_ids = st->arrays & 1 ? ptr(q->ids) : 0;
 	a->prog_attach_flags = st->arrays & 2 ? ptr(q->pfl) : 0;
 	a->link_ids = st->arrays & 4 ? ptr(q->lids) : 0;
@@ -132,7 +124,7 @@ static void query_pass_arrays(struct attr_prog_query *a, const struct step *st, 
 
 /* R <i> <ret> count=... rev=... aflags=... ids=... lids=... pfl=... lfl=... */
 static void reply_query(int i, long ret, const struct attr_prog_query *a, const struct step *st,
-			const struct query_arrays *q, uint32_t n, int beyond)
+			const struct query_arrays *q, int beyond)
 {
 	struct sbuf sb = { 0 };
 
@@ -140,8 +132,8 @@ static void reply_query(int i, long ret, const struct attr_prog_query *a, const 
 	if (ret == 0 || ret == -ENOSPC) {
 		uint32_t written = a->count < st->count ? a->count : st->count;
 
-		if (written > n)
-			written = n;
+		if (written > QUERY_REPLY_MAX)
+			written = QUERY_REPLY_MAX;
 		sb_printf(&sb, " count=%u rev=%llu aflags=%u", a->count, (unsigned long long)a->revision, a->attach_flags);
 		list_add(&sb, "ids", q->ids, written);
 		list_add(&sb, "lids", q->lids, written);
@@ -154,8 +146,7 @@ static void reply_query(int i, long ret, const struct attr_prog_query *a, const 
 
 static void step_query(const struct sequence *s, int i, const struct step *st)
 {
-	static struct query_arrays q;
-	uint32_t n = st->count < QUERY_ARRAY_MAX ? st->count : QUERY_ARRAY_MAX;
+	struct query_arrays q = { 0 };
 	struct attr_prog_query a = {
 		.target_ifindex = target_of(s, st),
 		.attach_type = st->type,
@@ -166,10 +157,17 @@ static void step_query(const struct sequence *s, int i, const struct step *st)
 	long ret;
 	int beyond;
 
-	if (st->count)
-		query_pass_arrays(&a, st, &q, n);
+	if (st->count) {
+		int err = query_arrays_map(&q, st->count);
+
+		if (err)
+			child_fail("step %d: mapping query arrays of %u entries: %s", i, st->count, strerror(-err));
+		query_pass_arrays(&a, st, &q);
+	}
 	ret = sys_bpf_attr(s, st, BPF_PROG_QUERY, &a, sizeof(a), &beyond);
-	reply_query(i, ret, &a, st, &q, n, beyond);
+	reply_query(i, ret, &a, st, &q, beyond);
+	if (st->count)
+		query_arrays_unmap(&q);
 	/* The host compares only a full answer (every attached entry written) with bpftool's, of a
 	 * query with the agent's own attr (attr_size or raw may hide the arrays from the kernel). */
 	if (st->asz || st->ns != NS_NONE) /* bpftool's net show dev has no flow dissector */
