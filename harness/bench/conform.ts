@@ -8,14 +8,31 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { repoRoot, type Arch } from '../../vm/runtime/paths.js';
 import type { Target } from '../../contract/target.js';
-import { runConform } from '../conform/run.js';
+import { type ConformDone, type RunOptions, runConform } from '../conform/run.js';
 import { QemuTarget } from '../targets/qemu.js';
 import { loadCorpus } from '../sequences/corpus.js';
 import type { ConformRound } from './vm.js';
 
-function scratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'mprog-bench-conform-'));
+/** `fn` on a fresh directory, removed when it ends. */
+export function scratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'mprog-bench-'));
   return fn(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+}
+
+/** conform of `corpus` (the shipped one when empty) on one kernel and arch, one job, into `outDir`. */
+export function conformOnOne(corpus: string[], kernel: string, arch: Arch, outDir: string, open?: RunOptions['openTarget']): Promise<ConformDone> {
+  return runConform({
+    corpus,
+    kernels: [kernel],
+    arches: [arch],
+    host: false,
+    shard: null,
+    profile: null,
+    outDir,
+    jobs: 1,
+    resume: false,
+    ...(open && { openTarget: open }),
+  });
 }
 
 /** `target` for runs that must leave it open: the bench measures several rounds on one guest. */
@@ -39,18 +56,7 @@ export function conformRound(kernel: string, arch: Arch): ConformRound {
   return (target) =>
     scratch(async (outDir) => {
       const start = process.hrtime.bigint();
-      const done = await runConform({
-        corpus: [],
-        kernels: [kernel],
-        arches: [arch],
-        host: false,
-        shard: null,
-        profile: null,
-        outDir,
-        jobs: 1,
-        resume: false,
-        openTarget: async () => keptOpen(target),
-      });
+      const done = await conformOnOne([], kernel, arch, outDir, async () => keptOpen(target));
       const ns = Number(process.hrtime.bigint() - start);
       if (done.report.status !== 0) throw new Error(`conform on ${target.spec} did not agree (exit ${done.report.status})`);
       const raw = await target.rawRun(loadCorpus([]), 600_000);

@@ -17,7 +17,11 @@
 //                                      --patches PATH...) that `mprog diff --fuzz 200` finds by fuzzing
 //   mutation_false_positives           neutral patches it reports different (of mutation_neutral)
 //   mutation_wall_s                    the whole group's wall time (builds and diffs)
-// The mutation group runs only when asked for (--only mutation): it builds a kernel per patch.
+//   kernel_line_coverage_<file>        share of an instrumented file's lines (branch_: branches) a
+//   kernel_branch_coverage_<file>      coverage build of Debian's 6.12 (x86_64) ran with the shipped
+//                                      corpus; _selftests: test/sequences alone; _fuzz_5m: fuzz --time 5m
+// The mutation and kernel coverage groups run only when asked for (--only mutation, --only kernel_):
+// they build kernels (one per patch; one with gcov) and take tens of minutes.
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,6 +35,7 @@ import { bugText, errorText } from '../errors.js';
 import { QemuTarget } from '../targets/qemu.js';
 import { conformRound, conformWallSeconds } from './conform.js';
 import { benchEmulator } from './emulator.js';
+import { kernelCoverageKeys, measureKernelCoverage } from './kernel-coverage.js';
 import { MUTATIONS_DIR, MUTATION_SEED, loadMutations, outcomeLine, runMutation, score } from './mutation.js';
 
 type Results = Record<string, number>;
@@ -144,6 +149,12 @@ const mutationGroup: Group = {
   },
 };
 
+const kernelCoverageGroup: Group = {
+  keys: kernelCoverageKeys(),
+  onlyWhenAsked: true,
+  run: (out, args) => measureKernelCoverage(out, args.seed),
+};
+
 const GROUPS: Group[] = [
   { keys: ['emulator_ops_per_s'], run: async (out) => void (out['emulator_ops_per_s'] = round(benchEmulator(3).opsPerSecond)) },
   vmGroup('x86_64'),
@@ -158,7 +169,11 @@ const GROUPS: Group[] = [
     ['--kernel', 'debian-6.12,debian-7.3', '--arch', 'x86_64,arm64', '--jobs', '2'],
   ),
   mutationGroup,
+  kernelCoverageGroup,
 ];
+
+/** The longest key and a space: the terminal's columns line up. */
+const KEY_WIDTH = Math.max(...GROUPS.flatMap((g) => g.keys).map((k) => k.length)) + 1;
 
 async function measure(argv: string[]): Promise<number> {
   let values: { json: boolean; only?: string | undefined; patches?: string[] | undefined; seed?: string | undefined };
@@ -185,7 +200,9 @@ async function measure(argv: string[]): Promise<number> {
     await group.run(results, args);
     if (values.json) continue;
     for (const key of group.keys) {
-      process.stdout.write(`${key.padEnd(34)} ${results[key]!.toLocaleString('en-US').padStart(14)}${GOALS[key] ? `   (goal ${GOALS[key]})` : ''}\n`);
+      process.stdout.write(
+        `${key.padEnd(KEY_WIDTH)} ${results[key]!.toLocaleString('en-US').padStart(14)}${GOALS[key] ? `   (goal ${GOALS[key]})` : ''}\n`,
+      );
     }
   }
   if (values.json) process.stdout.write(`${JSON.stringify(results)}\n`);
