@@ -494,7 +494,8 @@ function kvmVerdicts(file: string): Record<string, Accel> {
   return verdicts;
 }
 
-function kvmUsable(): boolean {
+/** /dev/kvm is there to open: only then is a probe boot worth trying (and its verdicts read). */
+export function kvmUsable(): boolean {
   try {
     accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
     return true;
